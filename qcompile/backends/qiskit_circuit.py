@@ -1,0 +1,116 @@
+"""IR circuit → ``qiskit.QuantumCircuit``.
+
+Symbolic parameters become ``qiskit.circuit.Parameter`` expressions (or numbers, when values
+are given), so a compiled circuit can be bound late by Qiskit primitives, one parameter array
+per input batch.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+from qiskit.circuit import (ClassicalRegister, Parameter, QuantumCircuit, QuantumRegister)
+from qiskit.circuit.library import UnitaryGate, get_standard_gate_name_mapping
+
+from ..ir import Barrier, Circuit, Gate, IfElse, Measure, Reset, Unitary
+from ..ir.expr import Binary, Const, Expr, Symbol, Unary
+
+_QISKIT_NAMES = {"U": "u", "CX": "cx", "phase": "p", "cphase": "cp"}
+_STANDARD = get_standard_gate_name_mapping()
+
+
+def parameter_name(symbol: Symbol) -> str:
+    """The Qiskit/OpenQASM parameter name of one element: ``x[2, 1]`` → ``x_2_1``."""
+    return "_".join([symbol.name, *map(str, symbol.index)])
+
+
+def to_qiskit(circuit: Circuit, values: Mapping[str, np.ndarray] | None = None) -> QuantumCircuit:
+    """Convert a circuit; with ``values`` (one sample), parameters are bound to numbers."""
+    qregs = [QuantumRegister(r.size, r.name) for r in circuit.qregs]
+    cregs = [ClassicalRegister(r.size, r.name) for r in circuit.cregs]
+    qc = QuantumCircuit(*qregs, *cregs, name=circuit.name)
+    converter = _Converter(qc, values)
+    converter.emit(circuit.ops, qc)
+    return qc
+
+
+class _Converter:
+    def __init__(self, qc: QuantumCircuit, values):
+        self.qc = qc
+        self.values = values
+        self.parameters: dict[str, Parameter] = {}
+
+    def emit(self, ops, target: QuantumCircuit) -> None:
+        qubits, clbits = self.qc.qubits, self.qc.clbits
+        for op in ops:
+            if isinstance(op, Gate):
+                target.append(self.gate(op), [qubits[q] for q in op.qubits])
+            elif isinstance(op, Unitary):
+                target.append(UnitaryGate(op.matrix, label=op.label),
+                              [qubits[q] for q in op.qubits])
+            elif isinstance(op, Measure):
+                target.measure(qubits[op.qubit], clbits[op.clbit])
+            elif isinstance(op, Reset):
+                target.reset(qubits[op.qubit])
+            elif isinstance(op, Barrier):
+                target.barrier(*[qubits[q] for q in op.qubits])
+            elif isinstance(op, IfElse):
+                self.if_else(op, target)
+            else:
+                raise TypeError(f"cannot convert {op!r}")
+
+    def if_else(self, op: IfElse, target: QuantumCircuit) -> None:
+        cond_bits = op.condition.clbits
+        if len(cond_bits) == 1:
+            condition = (self.qc.clbits[cond_bits[0]], op.condition.value)
+        else:
+            condition = (_register_for(self.qc, cond_bits), op.condition.value)
+        with target.if_test(condition) as else_:
+            self.emit(op.then_body, target)
+        if op.else_body:
+            with else_:
+                self.emit(op.else_body, target)
+
+    def gate(self, op: Gate):
+        name = _QISKIT_NAMES.get(op.name, op.name)
+        if name not in _STANDARD:  # e.g. iswapdg: Qiskit has only the forward gate
+            return self.gate(op.inverse()).inverse()
+        base = _STANDARD[name]
+        if not op.params:
+            return base
+        return base.base_class(*(self.expression(p) for p in op.params))
+
+    def expression(self, expr: Expr):
+        if isinstance(expr, Const):
+            return expr.value
+        if isinstance(expr, Symbol):
+            if self.values is not None:
+                return float(np.asarray(self.values[expr.name])[expr.index])
+            name = parameter_name(expr)
+            return self.parameters.setdefault(name, Parameter(name))
+        if isinstance(expr, Unary):
+            arg = self.expression(expr.arg)
+            if expr.op == "neg":
+                return -arg
+            if isinstance(arg, float):
+                return float(getattr(np, expr.op)(arg))
+            return getattr(arg, {"arcsin": "arcsin", "arccos": "arccos",
+                                 "arctan": "arctan"}.get(expr.op, expr.op))()
+        if isinstance(expr, Binary):
+            lhs, rhs = self.expression(expr.lhs), self.expression(expr.rhs)
+            return {"+": lambda: lhs + rhs, "-": lambda: lhs - rhs, "*": lambda: lhs * rhs,
+                    "/": lambda: lhs / rhs, "**": lambda: lhs ** rhs}[expr.op]()
+        raise TypeError(f"not an expression: {expr!r}")
+
+
+def _register_for(qc: QuantumCircuit, clbits: tuple[int, ...]) -> ClassicalRegister:
+    """The classical register whose bits are exactly ``clbits`` in order (Qiskit conditions
+    on several bits must name a register)."""
+    wanted = [qc.clbits[b] for b in clbits]
+    for reg in qc.cregs:
+        if list(reg) == wanted:
+            return reg
+    reg = ClassicalRegister(bits=wanted, name=f"cond{len(qc.cregs)}")
+    qc.add_register(reg)
+    return reg

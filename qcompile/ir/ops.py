@@ -1,0 +1,154 @@
+"""Quantum operations: the instructions inside a circuit body.
+
+Qubits and classical bits are flat integer indices into the circuit's registers. Every
+operation is an immutable value, so passes build new lists instead of mutating shared ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Union
+
+import numpy as np
+
+from .expr import Expr, as_expr, symbols
+from .gates import GATES
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A named gate from :data:`qcompile.ir.gates.GATES` with symbolic parameters."""
+
+    name: str
+    qubits: tuple[int, ...]
+    params: tuple[Expr, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "qubits", tuple(int(q) for q in self.qubits))
+        object.__setattr__(self, "params", tuple(as_expr(p) for p in self.params))
+
+    def inverse(self) -> Gate:
+        spec = GATES[self.name]
+        return Gate(spec.inverse_name, self.qubits, spec.inverse_params(self.params))
+
+
+@dataclass(frozen=True, eq=False)
+class Unitary:
+    """An explicit unitary matrix on ``qubits`` (bit k of its index is ``qubits[k]``).
+
+    Produced by fusion passes and by importers for gates with no symbolic form.
+    """
+
+    matrix: np.ndarray
+    qubits: tuple[int, ...]
+    label: str = "unitary"
+
+    def __post_init__(self):
+        object.__setattr__(self, "qubits", tuple(int(q) for q in self.qubits))
+        matrix = np.array(self.matrix, dtype=complex)
+        matrix.setflags(write=False)
+        object.__setattr__(self, "matrix", matrix)
+
+    def __eq__(self, other):
+        return (isinstance(other, Unitary) and self.qubits == other.qubits
+                and self.label == other.label and np.array_equal(self.matrix, other.matrix))
+
+    def __hash__(self):
+        return hash((self.qubits, self.label, self.matrix.tobytes()))
+
+    def inverse(self) -> Unitary:
+        return Unitary(self.matrix.conj().T, self.qubits, self.label)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Measure ``qubit`` in the computational basis into classical bit ``clbit``."""
+
+    qubit: int
+    clbit: int
+
+
+@dataclass(frozen=True)
+class Reset:
+    qubit: int
+
+
+@dataclass(frozen=True)
+class Barrier:
+    """Blocks optimization across it; no effect on the state."""
+
+    qubits: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """True when the integer read from ``clbits`` (``clbits[0]`` least significant) equals
+    ``value``. ``if (c[2])`` is ``Condition((2,), 1)``; ``if (c == 5)`` lists all of c."""
+
+    clbits: tuple[int, ...]
+    value: int
+
+    def holds(self, bits) -> bool:
+        return sum(int(bits[b]) << k for k, b in enumerate(self.clbits)) == self.value
+
+
+@dataclass(frozen=True)
+class IfElse:
+    """Classically controlled blocks: feed-forward on measured bits."""
+
+    condition: Condition
+    then_body: tuple[Operation, ...]
+    else_body: tuple[Operation, ...] = field(default=())
+
+    def __post_init__(self):
+        object.__setattr__(self, "then_body", tuple(self.then_body))
+        object.__setattr__(self, "else_body", tuple(self.else_body))
+
+
+Operation = Union[Gate, Unitary, Measure, Reset, Barrier, IfElse]
+
+
+def qubits_of(op: Operation) -> tuple[int, ...]:
+    """Every qubit an operation touches, including inside conditional blocks."""
+    if isinstance(op, (Gate, Unitary, Barrier)):
+        return op.qubits
+    if isinstance(op, (Measure, Reset)):
+        return (op.qubit,)
+    if isinstance(op, IfElse):
+        seen: dict[int, None] = {}
+        for inner in op.then_body + op.else_body:
+            seen.update(dict.fromkeys(qubits_of(inner)))
+        return tuple(seen)
+    raise TypeError(f"not an operation: {op!r}")
+
+
+def clbits_of(op: Operation) -> tuple[int, ...]:
+    """Classical bits an operation reads or writes."""
+    if isinstance(op, Measure):
+        return (op.clbit,)
+    if isinstance(op, IfElse):
+        seen = dict.fromkeys(op.condition.clbits)
+        for inner in op.then_body + op.else_body:
+            seen.update(dict.fromkeys(clbits_of(inner)))
+        return tuple(seen)
+    return ()
+
+
+def walk(ops) -> Iterator[Operation]:
+    """Every operation, descending into conditional blocks (pre-order)."""
+    for op in ops:
+        yield op
+        if isinstance(op, IfElse):
+            yield from walk(op.then_body)
+            yield from walk(op.else_body)
+
+
+def op_symbols(op: Operation):
+    """Symbols appearing in an operation's parameters (recursively)."""
+    found = set()
+    for inner in walk((op,)):
+        if isinstance(inner, Gate):
+            for p in inner.params:
+                found |= symbols(p)
+    return found
+
