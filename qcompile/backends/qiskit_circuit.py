@@ -7,7 +7,7 @@ per input batch.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from qiskit.circuit import (ClassicalRegister, Parameter, QuantumCircuit, QuantumRegister)

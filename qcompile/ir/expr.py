@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Mapping, Union
+from typing import Union
+from collections.abc import Callable, Mapping
 
 import numpy as np
 

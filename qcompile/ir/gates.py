@@ -14,7 +14,7 @@ shape ``(B,)`` (or a scalar) and the result has shape ``(*batch, d, d)``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -160,7 +160,8 @@ _SPECS = [
     _self_inverse("ch", 2, controlled(_H), "controlled Hadamard"),
     _self_inverse("swap", 2, _SWAP, "swap two qubits"),
     GateSpec("iswap", 2, 0, _fixed(_ISWAP), "iswapdg", lambda p: (), False, "iSWAP"),
-    GateSpec("iswapdg", 2, 0, _fixed(_ISWAP.conj().T), "iswap", lambda p: (), False, "inverse iSWAP"),
+    GateSpec("iswapdg", 2, 0, _fixed(_ISWAP.conj().T), "iswap", lambda p: (), False,
+             "inverse iSWAP"),
     _self_inverse("ecr", 2, _ECR, "echoed cross-resonance"),
     _rotation("cp", 2, lambda t: controlled(_p(t)), "controlled phase", diagonal=True),
     _rotation("cphase", 2, lambda t: controlled(_p(t)), "controlled phase (alias)", diagonal=True),

@@ -7,7 +7,8 @@ operation is an immutable value, so passes build new lists instead of mutating s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Union
+from typing import Union
+from collections.abc import Iterator
 
 import numpy as np
 
