@@ -1,0 +1,558 @@
+"""``.qm`` text → IR :class:`~qcompile.ir.Program`.
+
+lark parses the text with ``grammar.lark`` (LALR, positions kept on every node); this module
+walks the tree and lowers it through :mod:`qcompile.frontend.builder`, so the language and
+the Python API share every check. Circuit bodies are evaluated, not transformed: ``for`` and
+``repeat`` unroll with loop variables bound to integers, and angles become symbolic
+expressions over the circuit's parameters. Every user mistake is a :class:`QCompileError`
+pointing at ``file:line:col`` with the source line and a caret.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import operator
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from ...ir import GATES, Program, QCompileError
+from ...ir.diagnostics import location_in
+from ...ir.expr import UNARY_FUNCTIONS, Expr, Unary
+from ...ir.tensor_ops import TENSOR_OPS
+from .. import builder as qb
+from .templates import TEMPLATES
+
+_PARSER = Lark(Path(__file__).with_name("grammar.lark").read_text(), parser="lalr",
+               start=["start", "observable_only"], propagate_positions=True,
+               maybe_placeholders=True)
+
+#: Positional constant arguments of tensor operations, in order, e.g. ``slice(x, 0, 2)``.
+POSITIONAL_ATTRS = {
+    "slice": ("start", "stop", "axis"), "scale": ("factor", "offset"), "reshape": ("shape",),
+    "softmax": ("axis",), "sum": ("axis",), "mean": ("axis",), "layernorm": ("eps",),
+    "concat": ("axis",), "quantize": ("bits", "scale", "zero_point"),
+    "dequantize": ("scale", "zero_point"),
+}
+FUNCTIONS = tuple(f for f in UNARY_FUNCTIONS if f != "neg")
+_BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+              "**": operator.pow}
+_MODEL_HEADER = re.compile(r"(?:\s|#[^\n]*)*model[ \t]+[A-Za-z_]\w*[ \t]*(?:[;#\r\n]|$)")
+
+
+def looks_like_model(text: str) -> bool:
+    """True when the first statement (after comments) is ``model NAME``."""
+    return _MODEL_HEADER.match(text) is not None
+
+
+def parse_model(text: str, filename: str = "<model>") -> Program:
+    """Parse and lower a ``.qm`` model; the result is verified."""
+    tree = _parse(text, filename, "start")
+    return _Lowering(text, filename).program(tree)
+
+
+def parse_observable(text: str) -> qb.Observable:
+    """A Pauli sum written as in ``expval``: ``"Z0 Z1 + 0.5 * X0"``."""
+    tree = _parse(text, "<observable>", "observable_only")
+    return _Lowering(text, "<observable>").observable(tree.children[0])
+
+
+def _parse(text: str, filename: str, start: str) -> Tree:
+    try:
+        # The trailing newline ends the last statement; positions are unchanged.
+        return _PARSER.parse(text + "\n", start=start)
+    except UnexpectedInput as err:
+        line, column = err.line, err.column
+        if isinstance(err, UnexpectedCharacters):
+            message = f"unexpected character {text[err.pos_in_stream]!r}"
+        elif isinstance(err, UnexpectedToken) and err.token.type == "$END":
+            message = "unexpected end of input"
+            line, column = _end_position(text)
+        elif isinstance(err, UnexpectedToken) and err.token.type == "_END":
+            message = "unexpected end of statement"
+        else:
+            message = f"unexpected {str(getattr(err, 'token', '?'))!r}"
+        expected = sorted({_describe(t) for t in getattr(err, "expected", ()) or ()})
+        if expected:
+            message += f"; expected {', '.join(expected[:8])}"
+        raise QCompileError(f"syntax error: {message}",
+                            location_in(text, filename, line, column)) from None
+
+
+def _end_position(text: str) -> tuple[int, int]:
+    lines = text.splitlines() or [""]
+    return len(lines), len(lines[-1]) + 1
+
+
+def _describe(terminal: str) -> str:
+    names = {"NAME": "a name", "INT": "an integer", "NUMBER": "a number", "$END": "end of input",
+             "PAULI": "a Pauli factor such as Z0", "_END": "end of statement",
+             "NEG": "'-'"}
+    if terminal in names:
+        return names[terminal]
+    pattern = _PARSER.get_terminal(terminal).pattern
+    return f"'{pattern.value}'" if pattern.type == "str" else terminal.lower()
+
+
+class _Lowering:
+    """Walks the parse tree, driving a :class:`~qcompile.frontend.builder.ModelBuilder`."""
+
+    def __init__(self, text: str, filename: str):
+        self.text, self.filename = text, filename
+        self.model: qb.ModelBuilder | None = None
+        self.circuits: dict[str, qb.CircuitBuilder] = {}
+
+    # -- locations
+    def locate(self, node) -> tuple[int, int]:
+        if isinstance(node, Token):
+            return node.line, node.column
+        return node.meta.line, node.meta.column
+
+    def error(self, message: str, node) -> QCompileError:
+        return QCompileError(message, location_in(self.text, self.filename, *self.locate(node)))
+
+    @contextmanager
+    def at(self, node) -> Iterator[None]:
+        """Attach ``node``'s position to errors raised inside that have none yet."""
+        try:
+            yield
+        except QCompileError as err:
+            if err.location is not None:
+                raise
+            raise self.error(err.message, node) from None
+
+    # -- the program
+    def program(self, tree: Tree) -> Program:
+        header, *statements = tree.children
+        self.model = qb.ModelBuilder(str(header.children[0]))
+        returned = False
+        for stmt in statements:
+            with self.at(stmt):
+                getattr(self, stmt.data)(stmt)
+            returned |= stmt.data == "return_stmt"
+        if not returned:
+            raise self.error(f"model {self.model.name!r} has no return statement", header)
+        with self.at(header):
+            return self.model.build()
+
+    def input_decl(self, tree: Tree) -> None:
+        name, shape = tree.children
+        self.model.input(str(name), *self.shape(shape))
+
+    def weight_decl(self, tree: Tree) -> None:
+        name, shape = tree.children
+        self.model.weight(str(name), *self.shape(shape))
+
+    @staticmethod
+    def shape(tree: Tree | None) -> tuple[int, ...]:
+        return () if tree is None else tuple(int(t) for t in tree.children)
+
+    def circuit_def(self, tree: Tree) -> None:
+        name, *params, qubits, bits, body = tree.children
+        specs = []
+        for param in params:
+            if param is None:
+                continue
+            pname, shape = param.children
+            if shape is None:
+                with self.at(pname):
+                    specs.append((str(pname), self.model.value(str(pname)).shape))
+            else:
+                specs.append((str(pname), self.shape(shape)))
+        with self.at(name):
+            circuit = self.model.circuit(str(name), int(qubits), int(bits or 0), specs)
+        env = {p: circuit.param(p) for p in circuit.params}
+        self.block(body, circuit, env)
+        self.circuits[str(name)] = circuit
+
+    def assign(self, tree: Tree) -> None:
+        target, expr = tree.children
+        if self.model.defines(str(target)) or str(target) in self.circuits:
+            raise self.error(f"{str(target)!r} is already defined", target)
+        if expr.data in ("name", "number"):
+            raise self.error(f"'{target} = ...' must compute something; use the value "
+                             f"directly instead of renaming it", expr)
+        self.value(expr, str(target))
+
+    def return_stmt(self, tree: Tree) -> None:
+        for expr in tree.children:
+            value = self.value(expr)
+            with self.at(expr):
+                self.model.output(self.as_value(value))
+
+    # -- dataflow expressions
+    def value(self, tree: Tree, name: str | None = None):
+        """Lower a dataflow expression; the outermost operation gets ``name``."""
+        with self.at(tree):
+            kind = tree.data
+            if kind == "name":
+                return self.named_value(tree.children[0])
+            if kind == "number" or kind == "list" or not self.is_dataflow(tree):
+                return self.constant(tree)
+            if kind in ("add", "sub", "mul", "div"):
+                a, b = (self.value(c) for c in tree.children)
+                return self.model.arith(kind, a, b, name)
+            if kind == "neg":
+                return self.model.op("neg", self.as_value(self.value(tree.children[0])),
+                                     name=name)
+            if kind == "expval":
+                call, *observables = tree.children
+                return self.model.expval(self.circuit_call(call),
+                                         *(self.observable(o) for o in observables), name=name)
+            if kind == "call":
+                return self.call(tree, name)
+            raise self.error(f"{_PHRASES.get(kind, kind)} is only allowed inside circuits; "
+                             f"use slice(...) to take part of a value", tree)
+
+    def is_dataflow(self, tree) -> bool:
+        """Whether an expression mentions values (else it is a compile-time constant)."""
+        if not isinstance(tree, Tree):
+            return False
+        if tree.data in ("call", "expval") or (
+                tree.data == "name" and str(tree.children[0]) != "pi"):
+            return True
+        return any(self.is_dataflow(c) for c in tree.children)
+
+    def named_value(self, token: Token) -> qb.Value:
+        name = str(token)
+        if name in self.circuits:
+            raise self.error(f"circuit {name!r} is not a value; read it out with expval, "
+                             f"probs, counts or state", token)
+        if not self.model.defines(name):
+            raise self.error(f"{name!r} is not defined{self.hint(name, self.model.names())}",
+                             token)
+        return self.model.value(name)
+
+    def as_value(self, value) -> qb.Value:
+        if not isinstance(value, qb.Value):
+            raise QCompileError("expected a value of the model, not a constant")
+        return value
+
+    def call(self, tree: Tree, name: str | None):
+        fname, args = tree.children
+        op = str(fname)
+        positional, keywords = self.split_args(args)
+        if op in qb.READOUTS:
+            return self.readout(op, positional, keywords, name)
+        if op in TENSOR_OPS:
+            values = [v for v in positional if self.is_dataflow(v)]
+            constants = positional[len(values):]
+            if any(self.is_dataflow(c) for c in constants):
+                raise self.error(f"{op}: values must come before constant arguments", tree)
+            names = POSITIONAL_ATTRS.get(op, ())
+            if len(constants) > len(names):
+                raise self.error(f"{op} takes at most {len(names)} constant argument(s)"
+                                 f"{' (' + ', '.join(names) + ')' if names else ''}", tree)
+            attrs = {n: self.constant(c) for n, c in zip(names, constants)}
+            for key, expr in keywords.items():
+                attrs[key] = self.constant(expr)
+            return self.model.op(op, *(self.as_value(self.value(v)) for v in values),
+                                 name=name, **attrs)
+        if op in self.circuits:
+            raise self.error(f"calling circuit {op!r} needs a readout: expval({op}(...), Z0), "
+                             f"probs(...), counts(...) or state(...)", tree)
+        known = [*TENSOR_OPS, *qb.READOUTS, "expval"]
+        raise self.error(f"unknown operation {op!r}{self.hint(op, known)}", fname)
+
+    def readout(self, op: str, positional, keywords, name):
+        if not positional:
+            raise QCompileError(f"{op} needs a circuit call, e.g. {op}(circ(x))")
+        call = self.circuit_call(positional[0])
+        rest = [self.constant(c) for c in positional[1:]]
+        if op == "probs" and not keywords:
+            return self.model.probs(call, *rest, name=name)
+        if op == "state" and not rest and not keywords:
+            return self.model.state(call, name=name)
+        if op == "counts" and len(rest) + len(keywords) == 1 and set(keywords) <= {"shots"}:
+            shots = rest[0] if rest else self.constant(keywords["shots"])
+            return self.model.counts(call, shots, name=name)
+        usage = {"probs": "probs(circ(x)) or probs(circ(x), 0, 1)",
+                 "state": "state(circ(x))", "counts": "counts(circ(x), shots=1000)"}
+        raise QCompileError(f"wrong arguments to {op}; write {usage[op]}")
+
+    def circuit_call(self, tree) -> qb.CircuitCall:
+        if not (isinstance(tree, Tree) and tree.data == "call"
+                and str(tree.children[0]) in self.circuits):
+            raise self.error("expected a call of a circuit defined above, e.g. circ(x, w)", tree)
+        fname, args = tree.children
+        positional, keywords = self.split_args(args)
+        if keywords:
+            raise self.error("circuit arguments are positional", tree)
+        values = []
+        for arg in positional:
+            with self.at(arg):
+                values.append(self.as_value(self.value(arg)))
+        with self.at(tree):
+            return self.circuits[str(fname)](*values)
+
+    def split_args(self, args: Tree | None) -> tuple[list, dict]:
+        positional, keywords = [], {}
+        for arg in args.children if args is not None else ():
+            if isinstance(arg, Tree) and arg.data == "kwarg":
+                key, expr = arg.children
+                if str(key) in keywords:
+                    raise self.error(f"argument {key!r} is given twice", key)
+                keywords[str(key)] = expr
+            elif keywords:
+                raise self.error("positional argument after a keyword argument", arg)
+            else:
+                positional.append(arg)
+        return positional, keywords
+
+    def constant(self, tree):
+        """A compile-time constant: a number or a (nested) list of numbers."""
+        value = self.expr(tree, {})
+        if isinstance(value, np.ndarray):
+            if any(isinstance(v, Expr) for v in value.flat):
+                raise self.error("expected a constant", tree)
+            return value.tolist()
+        if isinstance(value, Expr):
+            raise self.error("expected a constant", tree)
+        return value
+
+    def observable(self, tree: Tree) -> qb.Observable:
+        total = None
+        for term in tree.children:
+            sign = -1.0 if term.data == "minus_term" else 1.0
+            if term.data == "minus_term":
+                term = term.children[0]
+            neg, coeff, *factors = term.children
+            with self.at(term):
+                product = qb.pauli(factors[0][0], int(factors[0][1:]))
+                for factor in factors[1:]:
+                    product = product @ qb.pauli(factor[0], int(factor[1:]))
+            scale = sign * (-1.0 if neg else 1.0) * (float(coeff) if coeff else 1.0)
+            product = scale * product
+            total = product if total is None else total + product
+        return total
+
+    # -- circuit bodies
+    def block(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:
+        for stmt in tree.children:
+            if stmt is not None:
+                with self.at(stmt):
+                    getattr(self, "q_" + stmt.data)(stmt, circuit, env)
+
+    def q_apply(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:
+        name, args, qargs = tree.children
+        op = str(name)
+        positional, keywords = self.split_args(args)
+        if op in GATES:
+            if keywords:
+                raise self.error(f"gate {op!r} takes no keyword arguments", tree)
+            if qargs is None:
+                raise self.error(f"gate {op!r} needs qubits, e.g. {op} q[0]", tree)
+            params = [self.expr(p, env) for p in positional]
+            qubit_lists = [self.qubits(q, circuit, env) for q in qargs.children]
+            if GATES[op].num_qubits == 1 and len(qubit_lists) == 1:
+                for q in qubit_lists[0]:  # `h q` applies h to every qubit
+                    circuit.gate(op, (q,), params)
+            else:
+                circuit.gate(op, [self.single(q, lst) for q, lst in
+                                  zip(qargs.children, qubit_lists)], params)
+        elif op in TEMPLATES:
+            tensors = [self.expr(p, env) for p in positional]
+            options = {k: self.option(v, env) for k, v in keywords.items()}
+            qubits = None if qargs is None else [
+                q for arg in qargs.children for q in self.qubits(arg, circuit, env)]
+            circuit.template(op, *tensors, qubits=qubits, **options)
+        else:
+            hint = self.hint(op, [*GATES, *TEMPLATES])
+            raise self.error(f"unknown gate or template {op!r}{hint}", name)
+
+    def option(self, tree, env):
+        """A template option: a bare word such as ``ry`` or ``linear``, or a constant."""
+        if tree.data == "name" and str(tree.children[0]) not in env:
+            return str(tree.children[0])
+        return self.expr(tree, env)
+
+    def q_measure(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:
+        qarg, carg = tree.children
+        qubits, bits = self.qubits(qarg, circuit, env), self.bits(carg, circuit, env)
+        if len(qubits) != len(bits):
+            raise self.error(f"measuring {len(qubits)} qubit(s) into {len(bits)} bit(s)", tree)
+        for q, c in zip(qubits, bits):
+            circuit.measure(q, c)
+
+    def q_reset(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:
+        for arg in tree.children[0].children:
+            for q in self.qubits(arg, circuit, env):
+                circuit.reset(q)
+
+    def q_barrier(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:
+        (qargs,) = tree.children
+        qubits = [] if qargs is None else [
+            q for arg in qargs.children for q in self.qubits(arg, circuit, env)]
+        circuit.barrier(*qubits)
+
+    def q_if_stmt(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:
+        carg, value, then_block, else_block = tree.children
+        bits = self.bits(carg, circuit, env)
+        if value is None and len(bits) != 1:
+            raise self.error("a condition on a whole register needs a value: if (c == 3)",
+                             carg)
+        with self.at(value if value is not None else carg):
+            with circuit.if_test(bits, 1 if value is None else int(value)):
+                self.block(then_block, circuit, env)
+        if else_block is not None:
+            with circuit.else_():
+                self.block(else_block, circuit, env)
+
+    def q_for_stmt(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:
+        var, low, high, body = tree.children
+        if str(var) in env:
+            raise self.error(f"loop variable {str(var)!r} shadows a name already in use", var)
+        start, stop = self.integer(low, env), self.integer(high, env)
+        for i in range(start, stop):
+            self.block(body, circuit, {**env, str(var): i})
+
+    def q_repeat_stmt(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:
+        count, body = tree.children
+        for _ in range(self.integer(count, env)):
+            self.block(body, circuit, env)
+
+    def qubits(self, qarg: Tree, circuit: qb.CircuitBuilder, env: dict) -> list[int]:
+        return self.register(qarg, env, "q", circuit.num_qubits, "qubit")
+
+    def bits(self, qarg: Tree, circuit: qb.CircuitBuilder, env: dict) -> list[int]:
+        return self.register(qarg, env, "c", circuit.num_clbits, "bit")
+
+    def register(self, qarg: Tree, env: dict, register: str, size: int, what: str) -> list[int]:
+        name, index = qarg.children
+        if str(name) != register:
+            raise self.error(f"expected a {what} such as {register}[0] (the circuit's {what}s "
+                             f"are {register}[0] .. {register}[{max(size - 1, 0)}]), got "
+                             f"{str(name)!r}", name)
+        if index is None:
+            return list(range(size))
+        i = self.integer(index, env)
+        if not 0 <= i < size:
+            raise self.error(f"{what} index {i} is out of range: the circuit has {size} "
+                             f"{what}(s)", index)
+        return [i]
+
+    def single(self, qarg: Tree, qubits: list[int]) -> int:
+        if len(qubits) != 1:
+            raise self.error("a multi-qubit gate needs single qubits such as q[0], not a "
+                             "whole register", qarg)
+        return qubits[0]
+
+    def integer(self, tree, env) -> int:
+        value = self.expr(tree, env)
+        if isinstance(value, (Expr, np.ndarray)) or not float(value).is_integer():
+            raise self.error(f"expected an integer known at compile time, got {value}", tree)
+        return int(value)
+
+    # -- angle expressions
+    def expr(self, tree, env: dict):
+        """Evaluate to a number, an :class:`Expr`, or an object array of them."""
+        with self.at(tree):
+            kind = tree.data
+            if kind == "number":
+                text = str(tree.children[0])
+                return int(text) if text.isdigit() else float(text)
+            if kind == "name":
+                return self.lookup(tree.children[0], env)
+            if kind == "index":
+                base, *indices = tree.children
+                tensor = self.lookup(base, env)
+                if not isinstance(tensor, np.ndarray):
+                    raise self.error(f"{str(base)!r} is a scalar and cannot be indexed", base)
+                return qb.element(tensor, [self.integer(i, env) for i in indices], str(base))
+            if kind == "list":
+                items = [self.expr(c, env) for c in tree.children]
+                try:
+                    return np.array(items, dtype=object)
+                except ValueError:
+                    raise self.error("list elements have different shapes", tree) from None
+            if kind == "neg":
+                return _negate(self.expr(tree.children[0], env))
+            if kind in _BINARY:
+                a, b = (self.expr(c, env) for c in tree.children)
+                return _binary(_BINARY[kind], a, b)
+            if kind == "call":
+                return self.function(tree, env)
+            raise self.error(f"{_PHRASES.get(kind, kind)} is not allowed here", tree)
+
+    def lookup(self, token: Token, env: dict):
+        name = str(token)
+        if name in env:
+            return env[name]
+        if name == "pi":
+            return math.pi
+        if self.model is not None and self.model.defines(name):
+            raise self.error(f"{name!r} is not a parameter of this circuit; add it to the "
+                             f"circuit's parameter list", token)
+        raise self.error(f"{name!r} is not defined{self.hint(name, [*env, 'pi'])}", token)
+
+    def function(self, tree: Tree, env: dict):
+        fname, args = tree.children
+        positional, keywords = self.split_args(args)
+        if str(fname) not in FUNCTIONS:
+            raise self.error(f"unknown function {str(fname)!r}; functions are "
+                             f"{', '.join(FUNCTIONS)}", fname)
+        if keywords or len(positional) != 1:
+            raise self.error(f"{fname} takes exactly one argument", tree)
+        return _unary(str(fname), self.expr(positional[0], env))
+
+    @staticmethod
+    def hint(name: str, known) -> str:
+        close = difflib.get_close_matches(name, list(known), n=1)
+        return f"; did you mean {close[0]!r}?" if close else ""
+
+
+_PHRASES = {"index": "indexing", "list": "a list", "pow": "'**'", "expval": "expval"}
+
+
+def _elementwise(function, *args):
+    """Apply ``function`` to numbers/expressions, elementwise over object arrays."""
+    if not any(isinstance(a, np.ndarray) for a in args):
+        return function(*args)
+    arrays = [np.asarray(a, dtype=object) if isinstance(a, np.ndarray) else _scalar_array(a)
+              for a in args]
+    try:
+        result = np.frompyfunc(function, len(args), 1)(*arrays)
+    except ValueError as err:
+        raise QCompileError(f"shapes do not broadcast: {err}") from None
+    return result if isinstance(result, np.ndarray) else np.array(result, dtype=object)
+
+
+def _scalar_array(value) -> np.ndarray:
+    array = np.empty((), dtype=object)
+    array[()] = value
+    return array
+
+
+def _binary(op: str, a, b):
+    def apply(x, y):
+        try:
+            result = _OPERATORS[op](x, y)
+        except (ZeroDivisionError, OverflowError) as err:
+            raise QCompileError(f"{x} {op} {y} is undefined ({err})") from None
+        if isinstance(result, complex):
+            raise QCompileError(f"{x} {op} {y} is not a real number")
+        return result
+    return _elementwise(apply, a, b)
+
+
+def _negate(value):
+    return _elementwise(lambda x: -x, value)
+
+
+def _unary(name: str, value):
+    def apply(x):
+        if isinstance(x, Expr):
+            return Unary(name, x)
+        with np.errstate(all="ignore"):
+            result = float(UNARY_FUNCTIONS[name](x))
+        if not math.isfinite(result):
+            raise QCompileError(f"{name}({x}) is undefined")
+        return result
+    return _elementwise(apply, value)
