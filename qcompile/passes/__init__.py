@@ -1,0 +1,20 @@
+"""Passes: named, registered rewrites and analyses of a Program, run by a PassManager.
+
+Importing this package registers the built-in passes; ``available_passes()`` lists them.
+"""
+
+from .base import (AnalysisPass, BlockPass, CircuitPass, Pass, PropertySet, available_passes,
+                   pass_class, register_pass)
+from .cancel_inverses import CancelInverses
+from .canonicalize import Canonicalize
+from .manager import (FixedPoint, PassManager, PassRecord, PassReport, parse_pipeline,
+                      preset)
+from .merge_1q import Merge1Q
+from .stats import CircuitStats, CollectStats, circuit_stats, program_stats
+
+__all__ = [
+    "AnalysisPass", "BlockPass", "CancelInverses", "Canonicalize", "CircuitPass",
+    "CircuitStats", "CollectStats", "FixedPoint", "Merge1Q", "Pass", "PassManager",
+    "PassRecord", "PassReport", "PropertySet", "available_passes", "circuit_stats",
+    "parse_pipeline", "pass_class", "preset", "program_stats", "register_pass",
+]

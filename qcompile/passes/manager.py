@@ -1,0 +1,286 @@
+"""The pass manager: run a pipeline of passes, verify after each, and report what changed.
+
+A pipeline is a list of pass instances, or a string of registered names with options, such as
+``"canonicalize,cancel-inverses,merge-1q(basis=zsx)"``; the presets ``-O0`` .. ``-O3`` are
+ready-made pipelines. After every pass the program is verified, so a broken rewrite is
+reported by the pass that made it, and per-pass wall time and before/after statistics are
+recorded for the CLI's table.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedInput, UnexpectedToken
+from rich.table import Table
+
+from ..ir import Program, QCompileError, SourceLocation, VerificationError, verify_program
+from .base import Pass, PropertySet, available_passes, pass_class
+from .cancel_inverses import CancelInverses
+from .canonicalize import Canonicalize
+from .merge_1q import Merge1Q
+from .stats import CircuitStats, program_stats
+
+#: Registered pass names that -O3 adds to the -O2 optimization loop. This is the hook for
+#: the later fusion and commutation passes: register them, then list their names here.
+LEVEL_3_EXTRA: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """Repeat ``passes`` in order until a whole round leaves the program unchanged.
+
+    Rewrites feed each other (merging single-qubit runs exposes inverse pairs and vice
+    versa); ``max_rounds`` only guards against a pass that never settles.
+    """
+
+    passes: tuple[Pass, ...]
+    max_rounds: int = 20
+
+    def __post_init__(self):
+        object.__setattr__(self, "passes", tuple(self.passes))
+
+
+Step = Pass | FixedPoint
+
+
+# --- pipeline strings ----------------------------------------------------------------------
+
+_GRAMMAR = r"""
+    start: [entry ("," entry)*]
+    entry: NAME options?
+    options: "(" [option ("," option)*] ")"
+    option: NAME "=" VALUE
+    NAME: /[A-Za-z_][A-Za-z0-9_-]*/
+    VALUE: /"[^"]*"|'[^']*'|[^\s,()="']+/
+    %ignore /\s+/
+"""
+_PARSER = Lark(_GRAMMAR, parser="lalr")
+
+
+def _option_value(token: Token) -> object:
+    """``"text"``/``'text'`` → str, true/false → bool, then int, float, else the bare word."""
+    text = str(token)
+    if text[0] in "\"'":
+        return text[1:-1]
+    if text in ("true", "false"):
+        return text == "true"
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
+
+
+@v_args(inline=True)
+class _ToEntries(Transformer):
+    def start(self, *entries):
+        return [e for e in entries if e is not None]
+
+    def entry(self, name, options=None):
+        return name, options or []
+
+    def options(self, *options):
+        return [o for o in options if o is not None]
+
+    def option(self, key, value):
+        return key, value
+
+
+def parse_pipeline(text: str) -> list[Pass]:
+    """Build pass instances from ``"name(key=value, ...),name,..."``.
+
+    Raises :class:`QCompileError` pointing at the column of a syntax error, an unknown pass
+    name, an unknown option, or an option value the pass rejects.
+    """
+    def where(column: int) -> SourceLocation:
+        return SourceLocation("<pipeline>", 1, column, text)
+
+    try:
+        entries = _ToEntries().transform(_PARSER.parse(text))
+    except UnexpectedInput as err:
+        at_end = isinstance(err, UnexpectedToken) and err.token.type == "$END"
+        column = len(text) + 1 if at_end or err.column < 1 else err.column
+        raise QCompileError(f"cannot parse pipeline at column {column}: expected "
+                            f"'name' or 'name(key=value, ...)' separated by commas",
+                            where(column)) from None
+    return [_instantiate(name, options, where) for name, options in entries]
+
+
+def _instantiate(name: Token, options, where) -> Pass:
+    cls = pass_class(str(name))
+    if cls is None:
+        raise QCompileError(f"unknown pass {str(name)!r} at column {name.column} of the "
+                            f"pipeline; available passes: {', '.join(available_passes())}",
+                            where(name.column))
+    accepted = _option_names(cls)
+    kwargs: dict[str, object] = {}
+    for key, value in options:
+        if key in kwargs:
+            raise QCompileError(f"option {str(key)!r} of pass {cls.name!r} is given twice "
+                                f"(column {key.column})", where(key.column))
+        if accepted is not None and key not in accepted:
+            known = ", ".join(sorted(accepted)) or "none"
+            raise QCompileError(f"pass {cls.name!r} has no option {str(key)!r} (column "
+                                f"{key.column}); its options: {known}", where(key.column))
+        kwargs[str(key)] = _option_value(value)
+    try:
+        return cls(**kwargs)
+    except QCompileError as err:
+        raise QCompileError(f"{err.message} (pass {cls.name!r} at column {name.column})",
+                            where(name.column)) from None
+    except (TypeError, ValueError) as err:
+        raise QCompileError(f"bad options for pass {cls.name!r} at column {name.column}: "
+                            f"{err}", where(name.column)) from None
+
+
+def _option_names(cls: type[Pass]) -> set[str] | None:
+    """Keyword arguments the pass constructor takes (None: it takes any)."""
+    params = list(inspect.signature(cls).parameters.values())
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+# --- report --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PassRecord:
+    """One execution of one pass: how long it took and the statistics around it."""
+
+    name: str
+    seconds: float
+    before: dict[str, CircuitStats]
+    after: dict[str, CircuitStats]
+    #: 1, 2, ... for passes inside a fixed-point loop; 0 otherwise
+    round: int = 0
+
+
+def _totals(stats: dict[str, CircuitStats]) -> dict[str, int]:
+    """Whole-program figures: counts add up over circuits, depth and width are maxima."""
+    values = stats.values()
+    return {"gates": sum(s.gates for s in values),
+            "two_qubit_gates": sum(s.two_qubit_gates for s in values),
+            "depth": max((s.depth for s in values), default=0),
+            "width": max((s.width for s in values), default=0)}
+
+
+@dataclass
+class PassReport:
+    records: list[PassRecord] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, object]]:
+        """Plain data, one dict per pass execution: pass, round, seconds and
+        ``<measure>_before`` / ``<measure>_after`` for gates, two_qubit_gates, depth, width."""
+        rows = []
+        for record in self.records:
+            row: dict[str, object] = {"pass": record.name, "round": record.round,
+                                      "seconds": record.seconds}
+            for when, stats in (("before", record.before), ("after", record.after)):
+                row.update({f"{k}_{when}": v for k, v in _totals(stats).items()})
+            rows.append(row)
+        return rows
+
+    def as_table(self) -> Table:
+        """A rich table: one line per pass execution, each measure as ``before → after``."""
+        table = Table(title="passes")
+        for column in ("pass", "time (ms)", "gates", "2q gates", "depth", "width"):
+            table.add_column(column, justify="left" if column == "pass" else "right")
+        for row in self.rows():
+            name = row["pass"] + (f" #{row['round']}" if row["round"] else "")
+            changes = [f"{row[k + '_before']} → {row[k + '_after']}"
+                       for k in ("gates", "two_qubit_gates", "depth", "width")]
+            table.add_row(name, f"{row['seconds'] * 1e3:.2f}", *changes)
+        return table
+
+
+# --- the manager ---------------------------------------------------------------------------
+
+class PassManager:
+    """Runs a pipeline of passes over a program.
+
+    ``print_after`` names passes after which ``printer(pass name, program)`` is called (the
+    CLI prints the textual IR there). After :meth:`run`, ``report`` holds a
+    :class:`PassReport` and ``properties`` the property set the passes filled.
+    """
+
+    def __init__(self, passes: Sequence[Step] | str = (), *,
+                 print_after: Collection[str] = (),
+                 printer: Callable[[str, Program], None] | None = None,
+                 verify: bool = True):
+        self.steps: list[Step] = parse_pipeline(passes) if isinstance(passes, str) else list(
+            passes)
+        unknown = sorted(set(print_after) - set(available_passes()))
+        if unknown:
+            raise QCompileError(f"cannot print after unknown pass {unknown[0]!r}; available "
+                                f"passes: {', '.join(available_passes())}")
+        if print_after and printer is None:
+            raise ValueError("print_after needs a printer callback")
+        self.print_after = frozenset(print_after)
+        self.printer = printer
+        self.verify = verify
+        self.report = PassReport()
+        self.properties: PropertySet = {}
+
+    def run(self, program: Program, properties: PropertySet | None = None) -> Program:
+        self.report = PassReport()
+        self.properties = {} if properties is None else properties
+        if self.verify:
+            _verify(program, "in the input program, before any pass")
+        for step in self.steps:
+            if isinstance(step, FixedPoint):
+                program = self._run_fixed_point(step, program)
+            else:
+                program = self._run_pass(step, program)
+        return program
+
+    def _run_fixed_point(self, loop: FixedPoint, program: Program) -> Program:
+        for round_ in range(1, loop.max_rounds + 1):
+            start = program
+            for step in loop.passes:
+                program = self._run_pass(step, program, round_)
+            if program == start:
+                break
+        return program
+
+    def _run_pass(self, step: Pass, program: Program, round_: int = 0) -> Program:
+        before = program_stats(program)
+        start = time.perf_counter()
+        program = step.run(program, self.properties)
+        seconds = time.perf_counter() - start
+        if self.verify:
+            _verify(program, f"after pass {step.name or type(step).__name__!r}")
+        self.report.records.append(
+            PassRecord(step.name, seconds, before, program_stats(program), round_))
+        if step.name in self.print_after:
+            self.printer(step.name, program)
+        return program
+
+
+def _verify(program: Program, when: str) -> None:
+    try:
+        verify_program(program)
+    except VerificationError as err:
+        raise VerificationError(f"{when}: {err.message}") from None
+
+
+def preset(level: int, **options) -> PassManager:
+    """The -O<level> pipeline; ``options`` go to :class:`PassManager`.
+
+    O0 does nothing; O1 canonicalizes and cancels inverse pairs; O2 then repeats merge-1q and
+    cancel-inverses until neither changes anything; O3 adds :data:`LEVEL_3_EXTRA` to that loop.
+    """
+    if level not in (0, 1, 2, 3):
+        raise QCompileError(f"optimization level must be 0, 1, 2 or 3, got {level!r}")
+    steps: list[Step] = []
+    if level >= 1:
+        steps += [Canonicalize(), CancelInverses()]
+    if level >= 2:
+        extra = [pass_class(name)() for name in LEVEL_3_EXTRA] if level == 3 else []
+        steps.append(FixedPoint((*extra, Merge1Q(), CancelInverses())))
+    return PassManager(steps, **options)

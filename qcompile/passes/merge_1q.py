@@ -1,0 +1,105 @@
+"""Merge-1q: collapse each run of single-qubit operations on one qubit into fewer gates.
+
+A run is a maximal sequence of single-qubit gates and unitaries on one qubit with nothing in
+between touching that qubit (operations on other qubits may interleave; the merged gates are
+placed where the run ends, which changes nothing since the run's qubit is idle in between).
+
+Constant parts of a run are multiplied out and resynthesized with Qiskit's
+``OneQubitEulerDecomposer``; this drops the global phase. That is safe everywhere in the IR:
+nothing is ever *quantum*-controlled on a sub-circuit, and an if/else branch is selected by a
+classical bit, so a phase on a branch multiplies the state of that classical record only and
+cancels in its density matrix. The statevector changes by an unobservable overall phase.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+import numpy as np
+from qiskit.synthesis import OneQubitEulerDecomposer
+
+from ..ir import Gate, Operation, QCompileError, Unitary
+from ..ir.expr import fold
+from ..ir.ops import qubits_of
+from .base import BlockPass, register_pass
+from .canonicalize import CANONICAL_NAMES, constant_matrix
+
+#: option value -> Qiskit Euler basis. Each emits gates the IR knows by the same name.
+EULER_BASES = {"u": "U", "zyz": "ZYZ", "zxz": "ZXZ", "xyx": "XYX", "xzx": "XZX",
+               "zsx": "ZSX", "psx": "PSX"}
+
+#: Rotations about one fixed axis: g(a) g(b) = g(a + b) exactly, so symbolic ones merge too.
+SAME_AXIS = frozenset({"rx", "ry", "rz", "p"})
+
+
+def _is_single_qubit(op: Operation) -> bool:
+    return isinstance(op, (Gate, Unitary)) and len(op.qubits) == 1
+
+
+def _axis(op: Gate | Unitary) -> str | None:
+    name = CANONICAL_NAMES.get(op.name, op.name) if isinstance(op, Gate) else None
+    return name if name in SAME_AXIS else None
+
+
+def merge_same_axis(run: list[Gate | Unitary]) -> list[Gate | Unitary]:
+    """Sum the angles of adjacent rotations about the same axis (symbolic or not)."""
+    out: list[Gate | Unitary] = []
+    for op in run:
+        axis = _axis(op)
+        if axis is not None and out and _axis(out[-1]) == axis:
+            out[-1] = Gate(axis, op.qubits, (fold(out[-1].params[0] + op.params[0]),))
+        else:
+            out.append(op)
+    return out
+
+
+@register_pass("merge-1q")
+class Merge1Q(BlockPass):
+    """Merge runs of single-qubit gates into one Euler-basis gate sequence per run.
+
+    Constant runs are multiplied out and resynthesized (default: one ``u`` gate), or dropped
+    when they are the identity up to global phase; a run is only replaced when that lowers
+    its gate count. Symbolic gates stay, but adjacent rotations about the same axis (rz+rz,
+    rx+rx, ry+ry, p+p) merge into one with the summed angle. Option ``basis``: one of u,
+    zyz, zxz, xyx, xzx, zsx, psx.
+    """
+
+    def __init__(self, basis: str = "u"):
+        if basis not in EULER_BASES:
+            raise QCompileError(f"merge-1q: unknown basis {basis!r}; expected one of "
+                                f"{', '.join(EULER_BASES)}")
+        self.basis = basis
+        self._decomposer = OneQubitEulerDecomposer(EULER_BASES[basis])
+
+    def run_block(self, ops: tuple[Operation, ...]) -> list[Operation]:
+        out: list[Operation] = []
+        runs: dict[int, list[Gate | Unitary]] = {}
+        for op in ops:
+            if _is_single_qubit(op):
+                runs.setdefault(op.qubits[0], []).append(op)
+                continue
+            for q in qubits_of(op):
+                out.extend(self.merge_run(runs.pop(q, [])))
+            out.append(op)
+        for run in runs.values():
+            out.extend(self.merge_run(run))
+        return out
+
+    def merge_run(self, run: list[Gate | Unitary]) -> list[Gate | Unitary]:
+        """The shortest replacement this pass finds for one run on one qubit."""
+        out: list[Gate | Unitary] = []
+        merged = merge_same_axis(run)
+        for numeric, group in groupby(merged, key=lambda op: constant_matrix(op) is not None):
+            group = list(group)
+            out.extend(self._resynthesize(group) if numeric else group)
+        return out
+
+    def _resynthesize(self, segment: list[Gate | Unitary]) -> list[Gate | Unitary]:
+        """One Euler sequence for consecutive constant operations, if it is shorter."""
+        product = np.eye(2, dtype=complex)
+        for op in segment:
+            product = constant_matrix(op) @ product
+        qubits = segment[0].qubits
+        synthesized = [Gate(inst.operation.name, qubits, [float(p) for p in inst.operation.params])
+                       for inst in self._decomposer(product, simplify=True).data]
+        return synthesized if len(synthesized) < len(segment) else segment
