@@ -38,18 +38,14 @@ def compile_program(program: Program, args) -> Program:
     from .ir.printer import print_program
     from .passes import PassManager, preset
 
-    manager = PassManager.from_pipeline(args.pipeline) if args.pipeline else preset(args.O)
-    unknown = set(args.print_after) - set(manager.pass_names())
-    if unknown and "all" not in args.print_after:
-        raise QCompileError(f"--print-after names {', '.join(sorted(unknown))}, which is not in "
-                            f"the pipeline ({', '.join(manager.pass_names()) or 'empty'})")
-
     def show(pass_name: str, result: Program) -> None:
-        if pass_name in args.print_after or "all" in args.print_after:
-            stderr.print(f"// ----- IR after {pass_name} -----", style="bold")
-            stderr.print(print_program(result), markup=False, highlight=False)
+        stderr.print(f"// ----- IR after {pass_name} -----", style="bold")
+        stderr.print(print_program(result), markup=False, highlight=False)
 
-    compiled = manager.run(program, after_pass=show)
+    options = {"print_after": args.print_after, "printer": show}
+    manager = (PassManager(args.pipeline, **options) if args.pipeline is not None
+               else preset(args.O, **options))
+    compiled = manager.run(program)
     if args.stats:
         stderr.print(manager.report.as_table())
     return compiled
@@ -287,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("-o", dest="output_file", metavar="FILE", help="write here, not stdout")
     comp.add_argument("--stats", action="store_true", help="per-pass timing and gate counts")
     comp.add_argument("--print-after", action="append", default=[], metavar="PASS",
-                      help="print the IR after this pass (repeatable; 'all' for every pass)")
+                      help="print the IR after this pass to stderr (repeatable)")
     comp.set_defaults(func=cmd_compile)
 
     run = sub.add_parser("run", help="simulate a model on a batch of inputs")

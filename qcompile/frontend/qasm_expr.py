@@ -1,0 +1,162 @@
+"""Compile-time evaluation of OpenQASM classical expressions.
+
+Gate angles, loop bounds, indices and constants are folded to Python numbers; an expression
+over ``input`` parameters or gate parameters stays symbolic as an IR :class:`Expr`. Anything
+that needs a value only known while the circuit runs is reported as unsupported.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+
+from openqasm3 import ast
+
+from ..ir import QCompileError
+from ..ir.expr import Expr, Unary, as_expr
+
+Value = int | float | bool | Expr
+
+CONSTANTS = {"pi": math.pi, "π": math.pi, "tau": math.tau, "τ": math.tau,
+             "euler": math.e, "ℇ": math.e}
+
+#: OpenQASM function name -> (numeric implementation, IR unary function).
+FUNCTIONS = {
+    "sin": (math.sin, "sin"), "cos": (math.cos, "cos"), "tan": (math.tan, "tan"),
+    "exp": (math.exp, "exp"), "ln": (math.log, "log"), "sqrt": (math.sqrt, "sqrt"),
+    "arcsin": (math.asin, "arcsin"), "arccos": (math.acos, "arccos"),
+    "arctan": (math.atan, "arctan"),
+}
+
+# Division is true division even between integer literals, so that angles such as
+# ``arccos(3 / 5)`` mean what their authors intended.
+_ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul,
+               "/": operator.truediv, "**": operator.pow}
+_INTEGER_ONLY = {"%": operator.mod, "<<": operator.lshift, ">>": operator.rshift,
+                 "&": operator.and_, "|": operator.or_, "^": operator.xor}
+_COMPARISONS = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le,
+                "==": operator.eq, "!=": operator.ne,
+                "&&": lambda a, b: bool(a) and bool(b), "||": lambda a, b: bool(a) or bool(b)}
+
+Fail = Callable[[str, ast.QASMNode], QCompileError]
+
+
+class ExpressionEvaluator:
+    """Folds expressions; ``lookup(identifier)`` supplies the value of a name in scope."""
+
+    def __init__(self, lookup: Callable[[ast.Identifier], Value], fail: Fail):
+        self.lookup = lookup
+        self.fail = fail
+
+    def value(self, node: ast.Expression) -> Value:
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise self.fail(f"{describe_node(node)} cannot be evaluated at compile time", node)
+        return method(node)
+
+    def number(self, node: ast.Expression) -> int | float:
+        """A value that must be a compile-time number (not symbolic)."""
+        value = self.value(node)
+        if isinstance(value, Expr):
+            raise self.fail("expected a compile-time constant, but this expression depends "
+                            "on a parameter", node)
+        return value
+
+    def integer(self, node: ast.Expression) -> int:
+        value = self.number(node)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if not isinstance(value, int):
+            raise self.fail(f"expected an integer, got {value!r}", node)
+        return int(value)
+
+    # --- node kinds -----------------------------------------------------------------------
+
+    def _IntegerLiteral(self, node):
+        return node.value
+
+    def _FloatLiteral(self, node):
+        return node.value
+
+    def _BooleanLiteral(self, node):
+        return node.value
+
+    def _BitstringLiteral(self, node):
+        return node.value
+
+    def _Identifier(self, node):
+        if node.name in CONSTANTS:
+            return CONSTANTS[node.name]
+        return self.lookup(node)
+
+    def _UnaryExpression(self, node):
+        value = self.value(node.expression)
+        op = node.op.name
+        if op == "-":
+            return -value
+        if isinstance(value, Expr):
+            raise self.fail(f"operator {op!r} cannot be applied to a parameter", node)
+        return (not value) if op == "!" else ~self._as_int(value, node)
+
+    def _BinaryExpression(self, node):
+        lhs, rhs, op = self.value(node.lhs), self.value(node.rhs), node.op.name
+        symbolic = isinstance(lhs, Expr) or isinstance(rhs, Expr)
+        if op in _ARITHMETIC:
+            if symbolic:
+                return _ARITHMETIC[op](as_expr(lhs), as_expr(rhs))
+            try:
+                return _ARITHMETIC[op](lhs, rhs)
+            except (ZeroDivisionError, OverflowError) as exc:
+                raise self.fail(f"cannot evaluate {op!r}: {exc}", node) from None
+        if symbolic:
+            raise self.fail(f"operator {op!r} cannot be applied to a parameter", node)
+        if op in _INTEGER_ONLY:
+            try:
+                return _INTEGER_ONLY[op](self._as_int(lhs, node.lhs), self._as_int(rhs, node.rhs))
+            except (ZeroDivisionError, ValueError) as exc:
+                raise self.fail(f"cannot evaluate {op!r}: {exc}", node) from None
+        return _COMPARISONS[op](lhs, rhs)
+
+    def _FunctionCall(self, node):
+        name = node.name.name
+        if name not in FUNCTIONS or len(node.arguments) != 1:
+            raise self.fail(f"unknown function '{name}' (subroutine calls are not supported; "
+                            f"known: {', '.join(sorted(FUNCTIONS))})", node)
+        numeric, ir_name = FUNCTIONS[name]
+        arg = self.value(node.arguments[0])
+        if isinstance(arg, Expr):
+            return Unary(ir_name, arg)
+        try:
+            return numeric(arg)
+        except ValueError:
+            raise self.fail(f"{name}({arg!r}) is outside the function's domain", node) from None
+
+    def _Cast(self, node):
+        value = self.value(node.argument)
+        if isinstance(node.type, (ast.IntType, ast.UintType)):
+            return int(self.number(node.argument))
+        if isinstance(node.type, ast.BoolType):
+            return bool(self.number(node.argument))
+        if isinstance(node.type, (ast.FloatType, ast.AngleType)):
+            return value if isinstance(value, Expr) else float(value)
+        raise self.fail(f"cast to {describe_node(node.type)} is not supported", node)
+
+    def _IndexExpression(self, node):
+        """Bit ``i`` of a compile-time integer, e.g. ``a_in[i]`` for ``uint[4] a_in = 5``."""
+        value = self.value(node.collection)
+        if not isinstance(node.index, list) or len(node.index) != 1:
+            raise self.fail("only a single index can be read from an integer", node)
+        return (self._as_int(value, node.collection) >> self.integer(node.index[0])) & 1
+
+    def _as_int(self, value, node) -> int:
+        if isinstance(value, bool) or isinstance(value, int):
+            return int(value)
+        raise self.fail(f"expected an integer, got {value!r}", node)
+
+
+def describe_node(node: ast.QASMNode) -> str:
+    """A readable name for an AST node kind: ``DurationLiteral`` -> 'duration literal'."""
+    name = type(node).__name__
+    words = "".join(" " + c.lower() if c.isupper() else c for c in name).strip()
+    return words
