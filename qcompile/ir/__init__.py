@@ -9,6 +9,8 @@ from .diagnostics import QCompileError, SourceLocation, VerificationError
 from .expr import PI, Binary, Const, Expr, Symbol, Unary
 from .gates import GATES, gate_matrix
 from .ops import Barrier, Condition, Gate, IfElse, Measure, Operation, Reset, Unitary
+from .parser import looks_like_ir, parse_program
+from .printer import print_program
 from .program import (Counts, ExpVal, PauliTerm, Probs, Program, QuantumCall, State,
                       TensorDecl, TensorOp)
 from .verify import value_shapes, verify_circuit, verify_program
@@ -19,4 +21,5 @@ __all__ = [
     "QCompileError", "QuantumCall", "Register", "Reset", "SourceLocation", "State", "Symbol",
     "TensorDecl", "TensorOp", "Unary", "Unitary", "VerificationError", "gate_matrix",
     "value_shapes", "verify_circuit", "verify_program",
+    "looks_like_ir", "parse_program", "print_program",
 ]

@@ -295,14 +295,17 @@ def format_expr(expr: Expr, parent_precedence: int = 0) -> str:
     """Infix text with minimal parentheses; the textual IR parser reads it back exactly."""
     if isinstance(expr, Const):
         text = format_number(expr.value)
-        # A negative literal binds like unary minus.
-        return f"({text})" if expr.value < 0 and parent_precedence >= _PRECEDENCE["neg"] else text
+        # A negative literal (-0.0 included) binds like unary minus.
+        negative = math.copysign(1.0, expr.value) < 0
+        return f"({text})" if negative and parent_precedence >= _PRECEDENCE["neg"] else text
     if isinstance(expr, Symbol):
         return expr.name + (f"[{', '.join(map(str, expr.index))}]" if expr.index else "")
     if isinstance(expr, Unary):
         if expr.op == "neg":
             precedence = _PRECEDENCE["neg"]
-            text = "-" + format_expr(expr.arg, precedence)
+            arg = format_expr(expr.arg, precedence)
+            # "-2.5" is the literal Const(-2.5); negating a number literal reads "-(2.5)".
+            text = "-" + (f"({arg})" if arg[0].isdigit() else arg)
             return f"({text})" if parent_precedence >= precedence else text
         return f"{expr.op}({format_expr(expr.arg)})"
     if isinstance(expr, Binary):

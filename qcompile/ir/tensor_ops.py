@@ -156,4 +156,11 @@ def infer_shape(op: str, shapes: list[Shape], attrs: dict) -> Shape:
     unknown = set(attrs) - spec.attrs
     if unknown:
         raise ShapeError(f"unknown attribute(s) {', '.join(sorted(unknown))}")
-    return spec.infer(shapes, attrs)
+    try:
+        return spec.infer(shapes, attrs)
+    except ShapeError:
+        raise
+    except KeyError as err:
+        raise ShapeError(f"missing attribute {err.args[0]}") from None
+    except (TypeError, ValueError):
+        raise ShapeError(f"invalid attribute value(s) {attrs}") from None
