@@ -1,0 +1,281 @@
+"""IR circuit → OpenQASM 3 text, built as an ``openqasm3.ast`` program and printed by
+``openqasm3.dumps`` (so the output is well formed by construction).
+
+What the output looks like, and why:
+
+* registers keep the circuit's names (``qubit[n] q;`` / ``bit[m] c;``);
+* each symbol used becomes ``input float[64] x_2;`` named by
+  :func:`~qcompile.backends.qiskit_circuit.parameter_name`, so Qiskit's importer produces
+  ``Parameter`` objects named exactly like those of :func:`to_qiskit`;
+* floats print with ``repr`` (shortest exact text), ``pi`` by name, so values round-trip;
+* conditions are the forms both the OpenQASM 3 grammar and Qiskit's importer accept, and that
+  keep ``else`` meaning "the whole condition failed": ``if (c[0])`` / ``if (!c[0])`` for one
+  bit, ``if (c == 5)`` for a whole register, ``if (c[{2, 0}] == 1)`` for bits of one register,
+  and an alias ``let cond_0 = c[{1}] ++ d[{0}];`` for bits spread over registers.
+
+Qiskit's importers cannot read function calls (``sin(x_0)``) or ``**``; both are valid
+OpenQASM 3 and are emitted as such.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from itertools import groupby
+
+import numpy as np
+import openqasm3
+from openqasm3 import ast
+
+from ..ir import (Barrier, Circuit, Condition, Gate, IfElse, Measure, QCompileError, Reset,
+                  Unitary, verify_circuit)
+from ..ir.expr import Binary, Const, Expr, Symbol, Unary, fold, symbols
+from ..ir.ops import walk
+from .qasm3_gates import (DEFINED_GATES, STANDARD_GATES, gate_definition, qiskit_gate_name,
+                          spelling, synthesize_unitary)
+from .qiskit_circuit import parameter_name
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+#: Words a register or parameter may not be called: keywords, builtin constants and functions,
+#: and every gate name the output may declare.
+_RESERVED = frozenset({
+    "OPENQASM", "include", "defcalgrammar", "def", "cal", "defcal", "gate", "extern", "box",
+    "let", "break", "continue", "if", "else", "end", "return", "for", "while", "in", "switch",
+    "case", "default", "input", "output", "const", "readonly", "mutable", "qreg", "qubit",
+    "creg", "bool", "bit", "int", "uint", "float", "angle", "complex", "array", "void",
+    "duration", "stretch", "gphase", "inv", "pow", "ctrl", "negctrl", "dim", "durationof",
+    "delay", "reset", "measure", "barrier", "true", "false", "pi", "tau", "euler", "U",
+    "sizeof", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "exp", "log", "sqrt",
+    "ceiling", "floor", "mod", "popcount", "rotl", "rotr", "real", "imag",
+}) | STANDARD_GATES | DEFINED_GATES
+
+_BINARY = {op: ast.BinaryOperator[op] for op in ("+", "-", "*", "/", "**")}
+
+
+def emit_qasm3(circuit: Circuit, *, decompose_unitaries: bool = False) -> str:
+    """OpenQASM 3 source for ``circuit``.
+
+    ``Unitary`` ops become one ``gate unitary_N`` definition per distinct matrix, synthesized
+    into ``U``/``cx`` by ``qiskit.synthesis``; with ``decompose_unitaries`` that synthesized
+    body is written inline at each use instead.
+    """
+    verify_circuit(circuit)
+    return openqasm3.dumps(_Emitter(circuit, decompose_unitaries).program())
+
+
+class _Emitter:
+    def __init__(self, circuit: Circuit, decompose_unitaries: bool):
+        self.circuit = circuit
+        self.decompose_unitaries = decompose_unitaries
+        self.inputs = _input_names(circuit)
+        self.taken = _check_names(circuit, self.inputs)
+        self.qubits = _bit_locations(circuit.qregs)
+        self.clbits = _bit_locations(circuit.cregs)
+        self.definitions: dict[str, ast.QuantumGateDefinition] = {}
+        self.unitary_names: dict[bytes, str] = {}
+
+    def program(self) -> ast.Program:
+        body = self.statements(self.circuit.ops)
+        header: list[ast.Statement] = [ast.Include("stdgates.inc")]
+        header += self.definitions.values()
+        header += [ast.IODeclaration(ast.IOKeyword.input, ast.FloatType(ast.IntegerLiteral(64)),
+                                     ast.Identifier(name)) for name in self.inputs]
+        header += [ast.QubitDeclaration(ast.Identifier(r.name), ast.IntegerLiteral(r.size))
+                   for r in self.circuit.qregs]
+        header += [ast.ClassicalDeclaration(ast.BitType(ast.IntegerLiteral(r.size)),
+                                            ast.Identifier(r.name), None)
+                   for r in self.circuit.cregs]
+        return ast.Program(header + body, version="3.0")
+
+    # --- statements ----------------------------------------------------------------------
+
+    def statements(self, ops) -> list[ast.Statement]:
+        out: list[ast.Statement] = []
+        for op in ops:
+            if isinstance(op, Gate):
+                out.append(self.gate(op))
+            elif isinstance(op, Unitary):
+                out.extend(self.unitary(op))
+            elif isinstance(op, Measure):
+                out.append(ast.QuantumMeasurementStatement(
+                    ast.QuantumMeasurement(self.qubit(op.qubit)), self.clbit(op.clbit)))
+            elif isinstance(op, Reset):
+                out.append(ast.QuantumReset(self.qubit(op.qubit)))
+            elif isinstance(op, Barrier):
+                out.append(ast.QuantumBarrier([self.qubit(q) for q in op.qubits]))
+            elif isinstance(op, IfElse):
+                out.extend(self.if_else(op))
+            else:
+                raise TypeError(f"cannot emit {op!r}")
+        return out
+
+    def gate(self, op: Gate) -> ast.QuantumGate:
+        name = spelling(op.name)
+        if name not in self.definitions and (definition := gate_definition(op.name)):
+            self.definitions[name] = definition
+        return ast.QuantumGate([], ast.Identifier(name), [expression(p) for p in op.params],
+                               [self.qubit(q) for q in op.qubits])
+
+    def unitary(self, op: Unitary) -> list[ast.Statement]:
+        if self.decompose_unitaries:
+            synthesized = synthesize_unitary(op.matrix)
+            return _synthesized_body(synthesized, [self.qubit(q) for q in op.qubits])
+        key = op.matrix.tobytes()
+        if key not in self.unitary_names:
+            name = self.fresh_name("unitary")
+            self.unitary_names[key] = name
+            self.definitions[name] = _unitary_definition(name, op.matrix)
+        return [ast.QuantumGate([], ast.Identifier(self.unitary_names[key]), [],
+                                [self.qubit(q) for q in op.qubits])]
+
+    def if_else(self, op: IfElse) -> list[ast.Statement]:
+        prelude, condition = self.condition(op.condition)
+        branch = ast.BranchingStatement(condition, self.statements(op.then_body),
+                                        self.statements(op.else_body))
+        return [*prelude, branch]
+
+    def condition(self, cond: Condition) -> tuple[list[ast.Statement], ast.Expression]:
+        """The test for ``cond`` as one expression, with an alias declaration if it needs one."""
+        if len(cond.clbits) == 1:
+            bit = self.bit_expression(cond.clbits[0])
+            return [], bit if cond.value else ast.UnaryExpression(ast.UnaryOperator["!"], bit)
+        runs = [(register, [offset for _, offset in run]) for register, run in
+                groupby((self.clbits[b] for b in cond.clbits), key=lambda loc: loc[0])]
+        prelude: list[ast.Statement] = []
+        if len(runs) == 1 and runs[0][1] == list(range(self.register_size(runs[0][0]))):
+            tested: ast.Expression = ast.Identifier(runs[0][0])
+        else:
+            parts = [ast.IndexExpression(ast.Identifier(register),
+                                         ast.DiscreteSet([ast.IntegerLiteral(i) for i in offsets]))
+                     for register, offsets in runs]
+            tested = parts[0]
+            if len(parts) > 1:  # bits of several registers: only an alias can join them
+                joined = parts[0]
+                for part in parts[1:]:
+                    joined = ast.Concatenation(joined, part)
+                tested = ast.Identifier(self.fresh_name("cond"))
+                prelude.append(ast.AliasStatement(tested, joined))
+        comparison = ast.BinaryExpression(ast.BinaryOperator["=="], tested,
+                                          ast.IntegerLiteral(cond.value))
+        return prelude, comparison
+
+    # --- operands --------------------------------------------------------------------------
+
+    def qubit(self, index: int) -> ast.IndexedIdentifier:
+        register, offset = self.qubits[index]
+        return ast.IndexedIdentifier(ast.Identifier(register), [[ast.IntegerLiteral(offset)]])
+
+    def clbit(self, index: int) -> ast.IndexedIdentifier:
+        register, offset = self.clbits[index]
+        return ast.IndexedIdentifier(ast.Identifier(register), [[ast.IntegerLiteral(offset)]])
+
+    def bit_expression(self, index: int) -> ast.IndexExpression:
+        register, offset = self.clbits[index]
+        return ast.IndexExpression(ast.Identifier(register), [ast.IntegerLiteral(offset)])
+
+    def register_size(self, name: str) -> int:
+        return next(r.size for r in self.circuit.cregs if r.name == name)
+
+    def fresh_name(self, stem: str) -> str:
+        """``stem_N`` for the smallest N not naming anything else in the program."""
+        n = 0
+        while f"{stem}_{n}" in self.taken:
+            n += 1
+        self.taken.add(f"{stem}_{n}")
+        return f"{stem}_{n}"
+
+
+# --- expressions ---------------------------------------------------------------------------
+
+def expression(expr: Expr) -> ast.Expression:
+    """The OpenQASM 3 expression for an IR parameter expression (constants folded first)."""
+    return _expression(fold(expr))
+
+
+def _expression(expr: Expr) -> ast.Expression:
+    if isinstance(expr, Const):
+        return number(expr.value)
+    if isinstance(expr, Symbol):
+        return ast.Identifier(parameter_name(expr))
+    if isinstance(expr, Unary):
+        if expr.op == "neg":
+            return ast.UnaryExpression(ast.UnaryOperator["-"], _expression(expr.arg))
+        # IR function names are OpenQASM 3's builtin names (``log`` is the natural log in both).
+        return ast.FunctionCall(ast.Identifier(expr.op), [_expression(expr.arg)])
+    if isinstance(expr, Binary):
+        lhs, rhs = _expression(expr.lhs), _expression(expr.rhs)
+        if expr.op == "**" and isinstance(expr.lhs, Binary) and expr.lhs.op == "**":
+            # openqasm3.dumps prints (a ** b) ** c without parentheses, which reads back as
+            # a ** (b ** c); a no-op cast float[64](a ** b) keeps the grouping.
+            lhs = ast.Cast(ast.FloatType(ast.IntegerLiteral(64)), lhs)
+        return ast.BinaryExpression(_BINARY[expr.op], lhs, rhs)
+    raise TypeError(f"not an expression: {expr!r}")
+
+
+def number(value: float) -> ast.Expression:
+    """A float literal that reads back as exactly ``value`` (``pi`` by name)."""
+    if not math.isfinite(value):
+        raise QCompileError(f"cannot write the angle {value} in OpenQASM 3: only finite numbers "
+                            "have a literal; fix the parameter expression that produced it")
+    magnitude = abs(value)
+    literal = ast.Identifier("pi") if magnitude == math.pi else ast.FloatLiteral(magnitude)
+    if math.copysign(1.0, value) < 0:
+        return ast.UnaryExpression(ast.UnaryOperator["-"], literal)
+    return literal
+
+
+# --- unitaries -----------------------------------------------------------------------------
+
+def _unitary_definition(name: str, matrix: np.ndarray) -> ast.QuantumGateDefinition:
+    synthesized = synthesize_unitary(matrix)
+    qubits = [ast.Identifier(f"a{k}") for k in range(synthesized.num_qubits)]
+    body = _synthesized_body(synthesized, qubits)
+    if synthesized.global_phase:  # keeps the definition exact, e.g. under a later ctrl @
+        body.append(ast.QuantumPhase([], number(float(synthesized.global_phase)), []))
+    return ast.QuantumGateDefinition(ast.Identifier(name), [], qubits, body)
+
+
+def _synthesized_body(synthesized, operands) -> list[ast.Statement]:
+    """Statements of a synthesized Qiskit circuit applied to ``operands`` (its qubits in order)."""
+    return [ast.QuantumGate([], ast.Identifier(qiskit_gate_name(inst.operation.name)),
+                            [number(float(p)) for p in inst.operation.params],
+                            [operands[synthesized.find_bit(q).index] for q in inst.qubits])
+            for inst in synthesized.data]
+
+
+# --- names ---------------------------------------------------------------------------------
+
+def _input_names(circuit: Circuit) -> list[str]:
+    """Names of every parameter element used, in declaration then index order."""
+    used: set[Symbol] = set()
+    for op in walk(circuit.ops):
+        if isinstance(op, Gate):
+            for p in op.params:
+                used |= symbols(p)
+    order = {p.name: k for k, p in enumerate(circuit.params)}
+    return [parameter_name(s) for s in sorted(used, key=lambda s: (order[s.name], s.index))]
+
+
+def _check_names(circuit: Circuit, inputs: list[str]) -> set[str]:
+    """Reject names OpenQASM 3 cannot declare or that collide; return the names taken."""
+    taken: dict[str, str] = {}
+    named = [(f"register {r.name!r}", r.name) for r in circuit.qregs + circuit.cregs]
+    named += [(f"parameter element {name!r}", name) for name in inputs]
+    for what, name in named:
+        if not _IDENTIFIER.fullmatch(name) or name in _RESERVED:
+            raise QCompileError(
+                f"cannot emit circuit {circuit.name!r} as OpenQASM 3: {what} is not a usable "
+                "OpenQASM 3 identifier (it must be a letter or '_' followed by letters, digits "
+                "or '_', and not a keyword or standard gate name); rename it")
+        if name in taken:
+            raise QCompileError(
+                f"cannot emit circuit {circuit.name!r} as OpenQASM 3: {what} and {taken[name]} "
+                f"would both be declared as {name!r}; rename one of them")
+        taken[name] = what
+    return set(taken)
+
+
+def _bit_locations(registers) -> list[tuple[str, int]]:
+    """(register name, offset) of each flat bit index."""
+    return [(r.name, offset) for r in registers for offset in range(r.size)]
