@@ -1,0 +1,139 @@
+"""The command line: every command works, and every user mistake is one message + exit 2."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import openqasm3
+import pytest
+from qiskit.quantum_info import Statevector
+
+from qcompile.cli import main
+
+BELL = """OPENQASM 3.0;
+include "stdgates.inc";
+qubit[2] q;
+bit[2] c;
+h q[0];
+cx q[0], q[1];
+c = measure q;
+"""
+
+
+@pytest.fixture
+def bell(tmp_path):
+    path = tmp_path / "bell.qasm"
+    path.write_text(BELL)
+    return path
+
+
+def run_cli(*args):
+    """Run the CLI as a user would; returns (exit code, stdout, stderr)."""
+    proc = subprocess.run([sys.executable, "-m", "qcompile.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_compile_zoo_model_to_qasm3_and_ir(tmp_path, capsys):
+    out = tmp_path / "zz.qasm"
+    assert main(["compile", "zoo:zz-vqc", "-O2", "-o", str(out), "--stats"]) == 0
+    openqasm3.parse(out.read_text())
+    assert main(["compile", "zoo:zz-vqc", "--emit", "ir"]) == 0
+    assert capsys.readouterr().out.startswith("qcompile.ir 1")
+
+
+def test_print_after_prints_ir_of_that_pass(capsys):
+    assert main(["compile", "zoo:daruan", "--pipeline", "canonicalize,merge-1q",
+                 "--print-after", "merge-1q", "--emit", "ir"]) == 0
+    err = capsys.readouterr().err
+    assert "IR after merge-1q" in err and "IR after canonicalize" not in err
+
+
+def test_ir_output_is_accepted_back_as_input(tmp_path, capsys):
+    ir_file = tmp_path / "daruan.ir"
+    assert main(["compile", "zoo:daruan", "--emit", "ir", "-o", str(ir_file)]) == 0
+    assert main(["compile", str(ir_file), "-O0", "--emit", "ir"]) == 0
+    assert capsys.readouterr().out == ir_file.read_text()
+
+
+def test_run_state_json_matches_qiskit(tmp_path, capsys):
+    path = tmp_path / "ghz.qasm"
+    path.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\nh q[0];\ncx q[0],q[1];\n'
+                    'cx q[1],q[2];\nrz(0.3) q[2];\n')
+    assert main(["run", str(path), "--output", "state", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)["out"]
+    state = np.array(data["real"][0]) + 1j * np.array(data["imag"][0])
+    from qiskit import qasm2
+    expected = Statevector(qasm2.loads(path.read_text())).data
+    np.testing.assert_allclose(state, expected, atol=1e-12)
+
+
+def test_run_counts_are_seeded(bell, capsys):
+    assert main(["run", str(bell), "--shots", "500", "--seed", "3", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["run", str(bell), "--shots", "500", "--seed", "3", "--json"]) == 0
+    counts = np.array(first["out"][0])
+    assert first == json.loads(capsys.readouterr().out)
+    assert counts.sum() == 500 and counts[1] == counts[2] == 0  # only 00 and 11
+
+
+def test_run_model_with_inputs_and_weights(tmp_path, capsys):
+    inputs = tmp_path / "x.csv"
+    inputs.write_text("x0,x1\n0.1,0.2\n0.3,0.4\n1.5,2.5\n")
+    weights = tmp_path / "w.npz"
+    np.savez(weights, theta=np.zeros((2, 2, 2)))
+    assert main(["run", "zoo:zz-vqc", "--inputs", str(inputs), "--weights", str(weights),
+                 "--json"]) == 0
+    p = np.array(json.loads(capsys.readouterr().out)["p"])
+    assert p.shape == (3, 1) and np.all((0 <= p) & (p <= 1))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["compile", "nothere.qm"], "nothere.qm: no such file"),
+    (["compile", "zoo:nope"], "nope"),
+    (["compile", "zoo:daruan", "--pipeline", "canonicalize,frobnicate"], "frobnicate"),
+    (["compile", "zoo:daruan", "--print-after", "frobnicate"], "frobnicate"),
+    (["compile", "zoo:zz-kernel", "--circuit", "nope"], "no circuit named 'nope'"),
+    (["run", "zoo:zz-vqc"], "needs input 'x'"),
+    (["run", "zoo:zz-vqc", "--inputs", "missing.csv"], "missing.csv: no such inputs file"),
+    (["run", "zoo:daruan", "--inputs", "bad.txt"], "must be a .npy, .npz or .csv file"),
+    (["compile", "-O", "7", "zoo:daruan"], "invalid choice"),
+])
+def test_user_errors_exit_2_without_traceback(args, message):
+    code, out, err = run_cli(*args)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_source_errors_point_at_the_line(tmp_path):
+    bad = tmp_path / "bad.qasm"
+    bad.write_text('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nfoo q[0];\n')
+    code, _, err = run_cli("compile", bad)
+    assert code == 2 and f"{bad}:4:" in err and "foo" in err and "Traceback" not in err
+    model = tmp_path / "bad.qm"
+    model.write_text("model m\ninput x[2]\ncircuit c(x) qubits 1 {\n  rx(x[5]) q[0]\n}\n")
+    code, _, err = run_cli("compile", model)
+    assert code == 2 and f"{model}:4:" in err and "^" in err and "Traceback" not in err
+
+
+def test_unrecognized_content_is_explained(tmp_path):
+    junk = tmp_path / "junk.txt"
+    junk.write_text("hello world\n")
+    code, _, err = run_cli("run", junk)
+    assert code == 2 and "cannot tell which language" in err
+
+
+def test_bad_csv_names_row(tmp_path):
+    csv = tmp_path / "x.csv"
+    csv.write_text("x0,x1\n0.1,0.2\n0.3,oops\n")
+    code, _, err = run_cli("run", "zoo:zz-vqc", "--inputs", csv)
+    assert code == 2 and f"{csv}:3" in err and "oops" in err
+
+
+def test_passes_and_models_listings():
+    code, out, _ = run_cli("passes")
+    assert code == 0 and "cancel-inverses" in out and "merge-1q" in out
+    code, out, _ = run_cli("models")
+    assert code == 0 and "zoo:daruan" in out
