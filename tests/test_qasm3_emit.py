@@ -15,9 +15,10 @@ import qiskit.qasm3
 from conftest import CORPUS
 from openqasm3 import ast
 from qiskit import QuantumCircuit, transpile
-from qiskit.quantum_info import Operator, Statevector, state_fidelity
+from qiskit.quantum_info import Operator
 from qiskit_aer import AerSimulator
 from random_circuits import random_circuit, random_values
+from aer_reference import aer_fidelity, total_variation, without
 from reference import outcome_distribution
 from scipy.stats import unitary_group
 
@@ -262,8 +263,7 @@ def test_dynamic_circuits_sample_the_reference_distribution(rng):
             record = tuple((value >> b) & 1 for b in range(circuit.num_clbits))
             sampled[record] = count / shots
         exact = outcome_distribution(circuit)
-        distance = 0.5 * sum(abs(sampled.get(r, 0.0) - exact.get(r, 0.0))
-                             for r in set(sampled) | set(exact))
+        distance = total_variation(sampled, exact)
         # With <= 8 records and 4000 shots the expected distance is at most
         # 0.5 * sqrt(8 / 4000) ~ 0.022; 0.06 leaves room for the spread, while a wrong
         # condition or else-branch moves whole probability masses. The seed is fixed.
@@ -343,15 +343,7 @@ def test_qasmbench_programs_keep_their_state(path):
     kinds = {inst.operation.name for inst in source.data}
     if kinds & {"reset", "if_else"}:
         return  # dynamic: parsing and loading is what this test can check
-    assert state_fidelity(_state(source), _state(emitted)) >= 1 - 1e-9
+    unitary = {"measure", "barrier"}
+    assert aer_fidelity(without(source, unitary), without(emitted, unitary)) >= 1 - 1e-9
 
 
-def _state(circuit: QuantumCircuit) -> Statevector:
-    """The final state with measurements and barriers removed (Aer: fast up to 20 qubits)."""
-    unitary_part = circuit.copy_empty_like()
-    for inst in circuit.data:
-        if inst.operation.name not in ("measure", "barrier"):
-            unitary_part.append(inst)
-    unitary_part.save_statevector()
-    simulator = AerSimulator(method="statevector")
-    return simulator.run(transpile(unitary_part, simulator)).result().get_statevector()

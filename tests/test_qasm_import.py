@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 
-import numpy as np
 import pytest
 import qiskit
 import qiskit.qasm2
@@ -20,7 +19,11 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.circuit.library import YGate
 from qiskit.quantum_info import Operator
-from qiskit_aer import AerSimulator
+from aer_reference import aer_distribution as _aer_distribution
+from aer_reference import aer_fidelity as _fidelity
+from aer_reference import aer_statevector as _statevector
+from aer_reference import total_variation as _distance
+from aer_reference import without as _without
 from reference import outcome_distribution
 
 from qcompile.backends.qiskit_circuit import to_qiskit
@@ -38,40 +41,6 @@ BROKEN_QASMBENCH = {"vqe_uccsd_n4.qasm", "vqe_uccsd_n6.qasm"}
 
 def _files(paths):
     return [pytest.param(p, id=p.name) for p in paths] or [pytest.param(None, marks=NO_CORPUS)]
-
-
-def _without(qc: QuantumCircuit, names) -> QuantumCircuit:
-    out = qc.copy_empty_like()
-    for instruction in qc.data:
-        if instruction.operation.name not in names:
-            out.append(instruction)
-    return out
-
-
-def _statevector(qc: QuantumCircuit) -> np.ndarray:
-    """Final state by qiskit-aer (much faster than ``Statevector`` for 16+ qubits)."""
-    simulator = AerSimulator(method="statevector")
-    qc = qiskit.transpile(qc, simulator, optimization_level=0)
-    qc.save_statevector()
-    return np.asarray(simulator.run(qc).result().get_statevector())
-
-
-def _fidelity(a: QuantumCircuit, b: QuantumCircuit) -> float:
-    return abs(np.vdot(_statevector(a), _statevector(b))) ** 2
-
-
-def _aer_distribution(qc: QuantumCircuit, shots: int = 20000) -> dict[tuple, float]:
-    simulator = AerSimulator(seed_simulator=7)
-    counts = simulator.run(qiskit.transpile(qc, simulator), shots=shots).result().get_counts()
-    out: dict[tuple, float] = {}
-    for key, count in counts.items():
-        bits = tuple(int(b) for b in reversed(key.replace(" ", "")))
-        out[bits] = out.get(bits, 0.0) + count / shots
-    return out
-
-
-def _distance(p: dict, q: dict) -> float:
-    return 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in set(p) | set(q))
 
 
 def _is_dynamic(circuit) -> bool:

@@ -9,32 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import qiskit
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit import IfElseOp, Parameter, ParameterVector
 from qiskit.circuit.library import QFTGate, UnitaryGate
 from qiskit.circuit.random import random_circuit
 from qiskit.quantum_info import Operator, random_unitary
-from qiskit_aer import AerSimulator
+from aer_reference import aer_distribution as _aer_distribution
+from aer_reference import total_variation as _distance
 from reference import outcome_distribution
 
 from qcompile.backends.qiskit_circuit import to_qiskit
 from qcompile.frontend.qiskit_circuit import from_qiskit
 from qcompile.ir import Gate, Measure, QCompileError, Register, Unitary
-
-
-def _aer_distribution(qc: QuantumCircuit, shots: int = 20000) -> dict[tuple, float]:
-    simulator = AerSimulator(seed_simulator=11)
-    counts = simulator.run(qiskit.transpile(qc, simulator), shots=shots).result().get_counts()
-    out: dict[tuple, float] = {}
-    for key, count in counts.items():
-        bits = tuple(int(b) for b in reversed(key.replace(" ", "")))
-        out[bits] = out.get(bits, 0.0) + count / shots
-    return out
-
-
-def _distance(p: dict, q: dict) -> float:
-    return 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in set(p) | set(q))
 
 
 @pytest.mark.parametrize("seed", range(25))
