@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/qcompile compile zoo:zz-vqc --emit qasm3 -o zz_vqc.qasm --stats
-	$(BIN)/qcompile run zz_vqc.qasm --batch-demo 8
+	$(BIN)/qcompile compile zoo:zz-vqc -O2 --stats -o build/zz_vqc.qasm
+	cat build/zz_vqc.qasm
+	$(BIN)/qcompile run zoo:zz-vqc -O2 --inputs examples/zz_vqc_inputs.csv --seed 7
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -188,10 +188,10 @@ def default_output(program: Program) -> str | None:
     return None
 
 
-def cmd_run(args) -> None:
-    from .backends.runner import init_weights, run_program
+def prepare_run(program: Program, args) -> tuple[Program, dict, dict]:
+    """Apply ``--output`` and read ``--inputs``/``--weights`` (shared by run and submit)."""
+    from .backends.runner import init_weights
 
-    program = load_program(args.model)
     kind = args.output or default_output(program)
     if kind is not None:
         program = with_output(program, kind, args.shots)
@@ -210,8 +210,18 @@ def cmd_run(args) -> None:
         weights = init_weights(program, args.seed)
         if program.weights:
             stderr.print(f"note: no --weights given; using random weights (seed {args.seed})")
-    results = run_program(program, inputs, weights, seed=args.seed)
-    if args.json:
+    return program, inputs, weights
+
+
+def cmd_run(args) -> None:
+    from .backends.runner import run_program
+
+    program, inputs, weights = prepare_run(compile_program(load_program(args.model), args), args)
+    write_results(run_program(program, inputs, weights, seed=args.seed), args.json)
+
+
+def write_results(results: dict[str, np.ndarray], as_json: bool) -> None:
+    if as_json:
         json.dump({name: _jsonable(value) for name, value in results.items()}, sys.stdout)
         sys.stdout.write("\n")
     else:
@@ -267,6 +277,8 @@ def cmd_models(args) -> None:
 # --- entry point ---------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
+    from .cli_jobs import add_job_commands
+
     parser = argparse.ArgumentParser(
         prog="qcompile", description="Compile and run hybrid quantum-classical models.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -274,20 +286,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     comp = sub.add_parser("compile", help="compile a model to OpenQASM 3 or textual IR")
     comp.add_argument("model", help=model_help)
-    comp.add_argument("-O", type=int, default=1, choices=range(4), metavar="N",
-                      help="optimization level 0-3 (default 1)")
-    comp.add_argument("--pipeline", help="comma-separated passes, e.g. "
-                      "'canonicalize,cancel-inverses,merge-1q'; overrides -O")
+    _add_pipeline_options(comp)
     comp.add_argument("--emit", choices=("ir", "qasm3"), default="qasm3")
     comp.add_argument("--circuit", help="which circuit to emit as OpenQASM 3")
     comp.add_argument("-o", dest="output_file", metavar="FILE", help="write here, not stdout")
-    comp.add_argument("--stats", action="store_true", help="per-pass timing and gate counts")
-    comp.add_argument("--print-after", action="append", default=[], metavar="PASS",
-                      help="print the IR after this pass to stderr (repeatable)")
     comp.set_defaults(func=cmd_compile)
 
-    run = sub.add_parser("run", help="simulate a model on a batch of inputs")
+    run = sub.add_parser("run", help="compile, then simulate a model on a batch of inputs")
     run.add_argument("model", help=model_help)
+    _add_pipeline_options(run)
     run.add_argument("--inputs", metavar="FILE", help=".npy, .npz (by name) or .csv")
     run.add_argument("--weights", metavar="FILE", help=".npy (one weight) or .npz (by name)")
     run.add_argument("--shots", type=int, default=1024, help="shots for counts (default 1024)")
@@ -299,7 +306,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("passes", help="list registered passes").set_defaults(func=cmd_passes)
     sub.add_parser("models", help="list the model zoo").set_defaults(func=cmd_models)
+    add_job_commands(sub)
     return parser
+
+
+def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-O", type=int, default=1, choices=range(4), metavar="N",
+                        help="optimization level 0-3 (default 1)")
+    parser.add_argument("--pipeline", help="comma-separated passes, e.g. "
+                        "'canonicalize,cancel-inverses,merge-1q'; overrides -O")
+    parser.add_argument("--stats", action="store_true", help="per-pass timing and gate counts")
+    parser.add_argument("--print-after", action="append", default=[], metavar="PASS",
+                        help="print the IR after this pass to stderr (repeatable)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ builds their gate matrices once instead of once per sample.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,11 +66,13 @@ def check_weights(program: Program, weights: Mapping[str, np.ndarray]) -> dict[s
 
 def run_program(program: Program, inputs: Mapping[str, np.ndarray] | None = None,
                 weights: Mapping[str, np.ndarray] | None = None, *,
-                seed: int | None = None) -> dict[str, np.ndarray]:
+                seed: int | None = None,
+                execute: Callable[..., np.ndarray] = simulate) -> dict[str, np.ndarray]:
     """Evaluate every output of ``program`` for a batch; each result has a leading batch axis.
 
     ``seed`` makes sampled outputs (counts) reproducible: each quantum call gets its own
-    stream spawned from it.
+    stream spawned from it. ``execute(circuit, output, values, *, seed)`` runs one circuit
+    call (default: the statevector simulator; a hardware executor plugs in here).
     """
     verify_program(program)  # names and shapes are consistent before any work starts
     values = {name: _Value(a, True) for name, a in batch_inputs(program, inputs or {}).items()}
@@ -81,13 +83,14 @@ def run_program(program: Program, inputs: Mapping[str, np.ndarray] | None = None
     circuits = {c.name: c for c in program.circuits}
     for stmt in program.body:
         if isinstance(stmt, QuantumCall):
-            values[stmt.result] = _call(circuits[stmt.circuit], stmt, values, next(seeds))
+            values[stmt.result] = _call(circuits[stmt.circuit], stmt, values, next(seeds),
+                                        execute)
         elif isinstance(stmt, TensorOp):
             values[stmt.result] = _tensor_op(stmt, values, batch)
     return {name: _batched(values[name], batch) for name in program.outputs}
 
 
-def _call(circuit, call: QuantumCall, values, seed) -> _Value:
+def _call(circuit, call: QuantumCall, values, seed, execute) -> _Value:
     bound, batched = {}, False
     for param_name, value_name in call.args:
         value = values[value_name]
@@ -95,7 +98,7 @@ def _call(circuit, call: QuantumCall, values, seed) -> _Value:
         lead = value.array.shape[:1] if value.batched else ()
         bound[param_name] = value.array.reshape(lead + shape)
         batched |= value.batched
-    result = simulate(circuit, call.output, bound, seed=int(seed.generate_state(1)[0]))
+    result = execute(circuit, call.output, bound, seed=int(seed.generate_state(1)[0]))
     return _Value(result, True) if batched else _Value(result[0], False)
 
 

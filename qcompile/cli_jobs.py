@@ -1,0 +1,81 @@
+"""The hardware-job subcommands: ``submit``, ``jobs`` and ``fetch``.
+
+``add_job_commands(subparsers)`` registers them on the ``qcompile`` parser.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+from .cli import load_program, prepare_run, stderr, stdout, write_results
+
+
+def cmd_submit(args) -> None:
+    from .jobs import JobStore, submit_job
+
+    program, inputs, weights = prepare_run(load_program(args.model), args)
+
+    def announce(job_id: str) -> None:
+        sys.stdout.write(job_id + "\n")
+        sys.stdout.flush()  # the id is the user's handle, even if the run is interrupted
+
+    store = JobStore(args.store)
+    job_id, _ = submit_job(store, program, backend=args.backend, inputs=inputs,
+                           weights=weights, shots=args.shots, seed=args.seed, output=args.output,
+                           idempotency_key=args.key, on_recorded=announce)
+    stderr.print(f"job {job_id} done on {args.backend}; `qcompile fetch {job_id}` shows the "
+                 "results")
+
+
+def cmd_jobs(args) -> None:
+    from rich.table import Table
+
+    from .jobs import JobStore
+
+    store = JobStore(args.store)
+    table = Table("created", "backend", "status", "attempts", title=str(store.path),
+                  title_justify="left")
+    table.add_column("job", no_wrap=True, min_width=36)
+    for job_id, created, backend, status, attempts in store.list():
+        when = datetime.fromtimestamp(created).isoformat(sep=" ", timespec="seconds")
+        table.add_row(when, backend, status, str(attempts), job_id)
+    stdout.print(table)
+
+
+def cmd_fetch(args) -> None:
+    from .jobs import JobStore, fetch_job
+
+    write_results(fetch_job(JobStore(args.store), args.job_id), args.json)
+
+
+def add_job_commands(subparsers) -> None:
+    store_help = "the job store (default: $QCOMPILE_JOBS_DB, else the user data directory)"
+
+    submit = subparsers.add_parser("submit", help="run a model on a device as a stored job")
+    submit.add_argument("model", help="a .qm model, an OpenQASM 2/3 file, textual IR, "
+                        "or zoo:NAME")
+    submit.add_argument("--backend", required=True, metavar="NAME",
+                        help="fake_manila, fake_brisbane, ..., aer, or an ibm_* device")
+    submit.add_argument("--inputs", metavar="FILE", help=".npy, .npz (by name) or .csv")
+    submit.add_argument("--weights", metavar="FILE", help=".npy (one weight) or .npz (by name)")
+    submit.add_argument("--shots", type=int, default=1024, help="shots per circuit call")
+    submit.add_argument("--seed", type=int, default=0,
+                        help="seed for the transpiler, the simulator and initial weights")
+    submit.add_argument("--output", choices=("expval", "probs", "counts"),
+                        help="read every circuit this way instead of the model's outputs")
+    submit.add_argument("--key", metavar="KEY", help="idempotency key: submitting again "
+                        "with the same key resumes that job instead of sending a new one")
+    submit.add_argument("--store", metavar="PATH", help=store_help)
+    submit.set_defaults(func=cmd_submit)
+
+    jobs = subparsers.add_parser("jobs", help="list stored jobs and their status")
+    jobs.add_argument("--store", metavar="PATH", help=store_help)
+    jobs.set_defaults(func=cmd_jobs)
+
+    fetch = subparsers.add_parser("fetch", help="wait for a job's results (resuming it if "
+                                  "its process died)")
+    fetch.add_argument("job_id")
+    fetch.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    fetch.add_argument("--store", metavar="PATH", help=store_help)
+    fetch.set_defaults(func=cmd_fetch)

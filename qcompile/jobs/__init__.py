@@ -1,0 +1,8 @@
+"""Durable hardware jobs: every submission is recorded before it is sent, every result is
+stored exactly once (``store``); submitting and fetching drive a job through
+``recorded → submitted → done`` so a crash at any point can be resumed (``submit``)."""
+
+from .store import JobRecord, JobStore, default_store_path
+from .submit import fetch_job, submit_job
+
+__all__ = ["JobRecord", "JobStore", "default_store_path", "fetch_job", "submit_job"]

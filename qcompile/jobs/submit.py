@@ -1,0 +1,146 @@
+"""Submit and fetch: drive a recorded job to ``done`` exactly once, whatever crashed before.
+
+A job is recorded before anything is sent, then claimed atomically (only one process can
+move it from ``recorded`` to ``submitted``), run through the device executor — each provider
+job id is recorded as soon as the provider returns it — and its results stored once.
+
+Resuming a ``submitted`` job whose owning process is gone: on IBM Quantum the recorded
+provider jobs are re-attached, so nothing is sent twice; a local (fake/Aer) job died with its
+process, so it is run again with the stored seeds — the same circuits, bindings and seeds,
+hence the same results — and the attempt is marked as a re-execution.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+
+import numpy as np
+
+from ..backends.hardware import DeviceExecutor, resolve_device
+from ..backends.hardware.primitives import TRANSIENT
+from ..backends.runner import batch_inputs, check_weights, run_program
+from ..ir import Program, QCompileError, QuantumCall, State, parse_program, print_program
+from .store import JobRecord, JobStore
+
+PAUSE_ENV = "QCOMPILE_TEST_PAUSE_AFTER"  # tests only: "recorded" or "submitted"
+
+
+def submit_job(store: JobStore, program: Program, *, backend: str,
+               inputs: dict[str, np.ndarray], weights: dict[str, np.ndarray], shots: int,
+               seed: int, output: str | None = None, idempotency_key: str | None = None,
+               on_recorded=None) -> tuple[str, dict[str, np.ndarray]]:
+    """Check, record, then run ``program`` on ``backend``; returns (job id, results).
+
+    Everything a user can get wrong is checked before the record is written. With an
+    ``idempotency_key`` that is already recorded, the existing job is resumed (or its
+    stored results returned) instead of sending it again. ``on_recorded(job_id)`` is called
+    once the record is durable, before anything is sent.
+    """
+    device = resolve_device(backend)
+    _check_runnable(program, device)
+    inputs = batch_inputs(program, inputs)
+    weights = check_weights(program, weights)
+    options = {"shots": shots, "seed": seed, "output": output}
+    job_id, _ = store.record(backend=backend, program=print_program(program), inputs=inputs,
+                             weights=weights, options=options, idempotency_key=idempotency_key)
+    if on_recorded is not None:
+        on_recorded(job_id)
+    _pause_for_tests("recorded")
+    return job_id, fetch_job(store, job_id, device=device)
+
+
+def fetch_job(store: JobStore, job_id: str, *, device=None,
+              poll_seconds: float = 0.5) -> dict[str, np.ndarray]:
+    """The job's results: from the store when complete, else by driving the job there."""
+    while True:
+        record = store.get(job_id)
+        if record.status == "done":
+            return store.results(job_id)
+        if record.status == "failed":
+            raise QCompileError(f"job {job_id} failed on {record.backend}: {record.error}")
+        if record.status == "submitted" and _alive(record.owner):
+            time.sleep(poll_seconds)  # another live process is running it: wait for it
+            continue
+        device = device or resolve_device(record.backend)
+        if record.status == "recorded":
+            attempt, resume = store.claim(job_id), ()
+        else:
+            resume = record.provider_job_ids if device.remote else ()
+            lost = bool(record.provider_job_ids) and not device.remote  # died with its process
+            attempt = store.claim(job_id, stale_owner=record.owner, reexecution=lost)
+        if attempt is None:
+            continue  # another process claimed it first
+        return _run(store, record, attempt, device, resume)
+
+
+def _run(store: JobStore, record: JobRecord, attempt: int, device,
+         resume: tuple[str, ...]) -> dict[str, np.ndarray]:
+    for index, provider_id in enumerate(resume):  # the new attempt owns the re-attached ones
+        store.add_provider_job(record.id, attempt, index, provider_id)
+
+    def submitted(call_index: int, provider_id: str) -> None:
+        store.add_provider_job(record.id, attempt, call_index, provider_id)
+        _pause_for_tests("submitted")
+
+    options = record.options
+    executor = DeviceExecutor(device, shots=options["shots"], transpile_seed=options["seed"],
+                              resume=resume, on_submit=submitted)
+    program = parse_program(record.program)
+    try:
+        results = run_program(program, record.inputs, record.weights, seed=options["seed"],
+                              execute=executor)
+    except QCompileError:
+        raise  # retries exhausted or a user mistake: the job stays resumable
+    except TRANSIENT as err:
+        raise QCompileError(f"job {record.id}: cannot reach {device.name} ({err}); the job "
+                            f"is kept, run `qcompile fetch {record.id}` to resume it") from None
+    except Exception as err:
+        from qiskit.exceptions import QiskitError
+        from qiskit_ibm_runtime.exceptions import IBMError
+
+        if not isinstance(err, (QiskitError, IBMError)):
+            raise
+        store.store_failure(record.id, f"{type(err).__name__}: {err}")
+        raise QCompileError(f"job {record.id} failed on {device.name}: {err}") from None
+    store.store_results(record.id, results)
+    return store.results(record.id)  # what is stored wins, should another process race us
+
+
+def _check_runnable(program: Program, device) -> None:
+    for stmt in program.body:
+        if isinstance(stmt, QuantumCall):
+            circuit = program.circuit(stmt.circuit)
+            if isinstance(stmt.output, State):
+                raise QCompileError(f"circuit {circuit.name!r} reads the statevector, which "
+                                    f"{device.name} cannot return; use --output expval, "
+                                    "probs or counts")
+            if circuit.num_qubits > device.num_qubits:
+                raise QCompileError(f"circuit {circuit.name!r} needs {circuit.num_qubits} "
+                                    f"qubits, but {device.name} has only "
+                                    f"{device.num_qubits}")
+
+
+def _alive(owner: str | None) -> bool:
+    """Whether the process that claimed a job still runs (only knowable on this host)."""
+    if owner is None:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pause_for_tests(point: str) -> None:
+    """Let a crash test kill this process at a known point; inert unless the variable is set."""
+    if os.environ.get(PAUSE_ENV) == point:
+        print(f"paused after {point}", file=sys.stderr, flush=True)
+        time.sleep(3600)
