@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from qcompile.ir import (Circuit, Condition, Const, ExpVal, Gate, IfElse, Measure, Param,
-                         PauliTerm, Program, QuantumCall, Register, State, Symbol, TensorDecl,
-                         TensorOp, Unitary, VerificationError, value_shapes, verify_circuit)
+                         PauliTerm, Probs, Program, QuantumCall, Register, State, Symbol,
+                         TensorDecl, TensorOp, Unitary, VerificationError, value_shapes,
+                         verify_circuit)
 
 Q2 = (Register("q", 2),)
 
@@ -65,6 +66,9 @@ def test_shapes_flow_through_calls_and_tensor_ops():
     (QuantumCall("e", "c", (("x", "x"), ("z", "x")), State()), r"has no parameter 'z'"),
     (QuantumCall("e", "c", (("x", "x"),), ExpVal(((PauliTerm(1, ((4, "Z"),)),),))),
      r"observable factor Z4 is not a Pauli on one of 2 qubits"),
+    (QuantumCall("e", "c", (("x", "x"),), ExpVal(((PauliTerm(1, ((0, "Z"), (0, "X"))),),))),
+     r"an observable term names qubit 0 twice"),
+    (QuantumCall("e", "c", (("x", "x"),), Probs((1, 1))), r"probability qubit 1 is listed twice"),
     (TensorOp("e", "linear", ("W", "x")), r"linear: weight operand must be a matrix"),
     (TensorOp("e", "linear", ("x", "x", "x", "x")), r"takes 2 to 3 operands, got 4"),
     (TensorOp("e", "softmax", ("x",), (("temperature", 2),)),

@@ -82,8 +82,8 @@ def _check_qubits(circuit, qubits, at) -> None:
             raise VerificationError(f"{at}: qubit {q} is out of range (the circuit has "
                                     f"{circuit.num_qubits})")
     if len(set(qubits)) != len(qubits):
-        dup = next(q for q in qubits if qubits.count(q) > 1)
-        raise VerificationError(f"{at}: qubit {circuit.qubit_name(dup)} is used twice")
+        raise VerificationError(f"{at}: qubit {circuit.qubit_name(_first_repeat(qubits))} is "
+                                "used twice")
 
 
 def _check_clbits(circuit, clbits, at) -> None:
@@ -101,6 +101,10 @@ def _check_symbol(sym, params, at) -> None:
             not 0 <= i < n for i, n in zip(sym.index, param.shape)):
         raise VerificationError(f"{at}: index {list(sym.index)} is out of range for "
                                 f"{sym.name!r} of shape {list(param.shape)}")
+
+
+def _first_repeat(items):
+    return next(x for x in items if list(items).count(x) > 1)
 
 
 def _describe(op) -> str:
@@ -193,10 +197,17 @@ def _verify_call(call, circuits, shapes, at):
                     if p not in PAULIS or not 0 <= q < circuit.num_qubits:
                         raise VerificationError(f"{at}: observable factor {p}{q} is not a "
                                                 f"Pauli on one of {circuit.num_qubits} qubits")
+                qubits = [q for q, _ in term.paulis]
+                if len(set(qubits)) != len(qubits):
+                    raise VerificationError(f"{at}: an observable term names qubit "
+                                            f"{_first_repeat(qubits)} twice")
     if isinstance(out, Probs):
         for q in out.qubits:
             if not 0 <= q < circuit.num_qubits:
                 raise VerificationError(f"{at}: probability qubit {q} is out of range")
+        if len(set(out.qubits)) != len(out.qubits):
+            raise VerificationError(f"{at}: probability qubit {_first_repeat(out.qubits)} is "
+                                    "listed twice")
     if isinstance(out, Counts) and out.shots < 1:
         raise VerificationError(f"{at}: shots must be positive, got {out.shots}")
     return output_shape(circuit, call)
