@@ -12,8 +12,8 @@ from dataclasses import replace
 import numpy as np
 from scipy.stats import unitary_group
 
-from qcompile.ir import (GATES, Barrier, Circuit, Condition, Const, Gate, IfElse, Measure,
-                         Param, Register, Reset, Symbol, Unitary)
+from qcompile.ir import (GATES, Barrier, Circuit, Condition, Const, ExpVal, Gate, IfElse,
+                         Measure, Param, PauliTerm, Register, Reset, Symbol, Unitary)
 from qcompile.ir.expr import Unary
 
 GATE_NAMES = sorted(GATES)
@@ -93,3 +93,17 @@ def random_circuit(rng: np.random.Generator, num_qubits: int = 3, length: int = 
 def random_values(rng: np.random.Generator) -> dict[str, np.ndarray]:
     """One sample of values for the parameters of symbolic random circuits."""
     return {"x": rng.uniform(-np.pi, np.pi, 2), "w": rng.uniform(-np.pi, np.pi, 3)}
+
+
+def random_observables(rng, num_qubits: int, count: int = 2, terms: int = 3) -> ExpVal:
+    """``count`` random Pauli sums (identity terms included)."""
+    sums = []
+    for _ in range(count):
+        sum_terms = []
+        for _ in range(terms):
+            width = int(rng.integers(0, num_qubits + 1))
+            qubits = rng.choice(num_qubits, width, replace=False)
+            sum_terms.append(PauliTerm(rng.normal(), tuple(
+                (int(q), str(rng.choice(list("IXYZ")))) for q in qubits)))
+        sums.append(tuple(sum_terms))
+    return ExpVal(tuple(sums))

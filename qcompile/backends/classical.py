@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 
-def _axis(x: np.ndarray, axis: int) -> int:
+def batched_axis(x: np.ndarray, axis: int) -> int:
     """Per-sample axis → axis of the batched array."""
     return int(axis) % max(x.ndim - 1, 1) + 1
 
 
-def _align(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def align(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Right-align per-sample shapes while keeping the batch axis first, for broadcasting."""
     rank = max(a.ndim, b.ndim)
 
@@ -26,7 +26,7 @@ def _align(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _binary(fn):
-    return lambda a, b: fn(*_align(a, b))
+    return lambda a, b: fn(*align(a, b))
 
 
 def _linear(x, w, b=None):
@@ -35,7 +35,7 @@ def _linear(x, w, b=None):
 
 
 def _softmax(x, axis=-1):
-    axis = _axis(x, axis)
+    axis = batched_axis(x, axis)
     shifted = np.exp(x - x.max(axis=axis, keepdims=True))
     return shifted / shifted.sum(axis=axis, keepdims=True)
 
@@ -51,13 +51,13 @@ def _l2normalize(x):
 
 def _slice(x, start=0, stop=None, axis=0):
     index = [slice(None)] * x.ndim
-    index[_axis(x, axis)] = slice(int(start), None if stop is None else int(stop))
+    index[batched_axis(x, axis)] = slice(int(start), None if stop is None else int(stop))
     return x[tuple(index)]
 
 
 def _reduce(fn):
     def apply(x, axis=None):
-        per_sample_axes = tuple(range(1, x.ndim)) if axis is None else _axis(x, axis)
+        per_sample_axes = tuple(range(1, x.ndim)) if axis is None else batched_axis(x, axis)
         return fn(x, axis=per_sample_axes)
     return apply
 
@@ -93,7 +93,7 @@ IMPLEMENTATIONS = {
     "softmax": _softmax,
     "layernorm": _layernorm,
     "l2normalize": _l2normalize,
-    "concat": lambda *xs, axis=0: np.concatenate(xs, axis=_axis(xs[0], axis)),
+    "concat": lambda *xs, axis=0: np.concatenate(xs, axis=batched_axis(xs[0], axis)),
     "slice": _slice,
     "reshape": lambda x, shape: x.reshape(x.shape[:1] + tuple(shape)),
     "sum": _reduce(np.sum),

@@ -12,16 +12,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..ir import Program, QCompileError, QuantumCall, TensorOp
+from ..ir import Circuit, Program, QCompileError, QuantumCall, TensorOp
 from ..ir import verify_program
 from .classical import apply_tensor_op
 from .statevector import simulate
 
 
 @dataclass
-class _Value:
+class Value:
+    """A program value; ``batched`` values carry the batch as their first axis."""
+
     array: np.ndarray
     batched: bool
+
+    def broadcast(self, batch: int) -> np.ndarray:
+        """With a batch axis, copying nothing for shared values."""
+        return self.array if self.batched else np.broadcast_to(self.array[None],
+                                                               (batch,) + self.array.shape)
 
 
 def init_weights(program: Program, seed: int | None = None) -> dict[str, np.ndarray]:
@@ -64,54 +71,56 @@ def check_weights(program: Program, weights: Mapping[str, np.ndarray]) -> dict[s
     return out
 
 
-def run_program(program: Program, inputs: Mapping[str, np.ndarray] | None = None,
-                weights: Mapping[str, np.ndarray] | None = None, *,
-                seed: int | None = None,
-                execute: Callable[..., np.ndarray] = simulate) -> dict[str, np.ndarray]:
-    """Evaluate every output of ``program`` for a batch; each result has a leading batch axis.
+def forward(program: Program, inputs: Mapping[str, np.ndarray] | None = None,
+            weights: Mapping[str, np.ndarray] | None = None, *, seed: int | None = None,
+            execute: Callable[..., np.ndarray] = simulate) -> tuple[dict[str, Value], int]:
+    """Every value of the program for a batch, and the batch size (gradients need them all).
 
     ``seed`` makes sampled outputs (counts) reproducible: each quantum call gets its own
     stream spawned from it. ``execute(circuit, output, values, *, seed)`` runs one circuit
     call (default: the statevector simulator; a hardware executor plugs in here).
     """
     verify_program(program)  # names and shapes are consistent before any work starts
-    values = {name: _Value(a, True) for name, a in batch_inputs(program, inputs or {}).items()}
-    values.update((n, _Value(a, False)) for n, a in check_weights(program, weights or {}).items())
+    values = {name: Value(a, True) for name, a in batch_inputs(program, inputs or {}).items()}
+    values.update((n, Value(a, False)) for n, a in check_weights(program, weights or {}).items())
     batch = next((v.array.shape[0] for v in values.values() if v.batched), 1)
     calls = [s for s in program.body if isinstance(s, QuantumCall)]
     seeds = iter(np.random.SeedSequence(seed).spawn(len(calls)))
     circuits = {c.name: c for c in program.circuits}
     for stmt in program.body:
         if isinstance(stmt, QuantumCall):
-            values[stmt.result] = _call(circuits[stmt.circuit], stmt, values, next(seeds),
-                                        execute)
+            circuit = circuits[stmt.circuit]
+            bound, batched = bind_call(circuit, stmt, values)
+            result = execute(circuit, stmt.output, bound,
+                             seed=int(next(seeds).generate_state(1)[0]))
+            values[stmt.result] = Value(result if batched else result[0], batched)
         elif isinstance(stmt, TensorOp):
-            values[stmt.result] = _tensor_op(stmt, values, batch)
-    return {name: _batched(values[name], batch) for name in program.outputs}
+            operands = [values[name] for name in stmt.operands]
+            batched = any(v.batched for v in operands)
+            result = apply_tensor_op(stmt.op, [v.broadcast(batch if batched else 1)
+                                               for v in operands], stmt.attr_dict)
+            values[stmt.result] = Value(result if batched else result[0], batched)
+    return values, batch
 
 
-def _call(circuit, call: QuantumCall, values, seed, execute) -> _Value:
+def run_program(program: Program, inputs: Mapping[str, np.ndarray] | None = None,
+                weights: Mapping[str, np.ndarray] | None = None, *,
+                seed: int | None = None,
+                execute: Callable[..., np.ndarray] = simulate) -> dict[str, np.ndarray]:
+    """Evaluate every output of ``program`` for a batch; each result has a leading batch
+    axis. Options as for :func:`forward`."""
+    values, batch = forward(program, inputs, weights, seed=seed, execute=execute)
+    return {name: values[name].broadcast(batch) for name in program.outputs}
+
+
+def bind_call(circuit: Circuit, call: QuantumCall, values: Mapping[str, Value]
+              ) -> tuple[dict[str, np.ndarray], bool]:
+    """The call's arguments reshaped to the circuit's parameters (batch axis kept), and
+    whether any of them is batched."""
     bound, batched = {}, False
     for param_name, value_name in call.args:
         value = values[value_name]
-        shape = circuit.param(param_name).shape
         lead = value.array.shape[:1] if value.batched else ()
-        bound[param_name] = value.array.reshape(lead + shape)
+        bound[param_name] = value.array.reshape(lead + circuit.param(param_name).shape)
         batched |= value.batched
-    result = execute(circuit, call.output, bound, seed=int(seed.generate_state(1)[0]))
-    return _Value(result, True) if batched else _Value(result[0], False)
-
-
-def _tensor_op(stmt: TensorOp, values, batch: int) -> _Value:
-    operands = [values[name] for name in stmt.operands]
-    batched = any(v.batched for v in operands)
-    size = batch if batched else 1
-    arrays = [v.array if v.batched else np.broadcast_to(v.array, (size,) + v.array.shape)
-              for v in operands]
-    result = apply_tensor_op(stmt.op, arrays, stmt.attr_dict)
-    return _Value(result, True) if batched else _Value(result[0], False)
-
-
-def _batched(value: _Value, batch: int) -> np.ndarray:
-    return value.array if value.batched else np.broadcast_to(value.array,
-                                                             (batch,) + value.array.shape)
+    return bound, batched

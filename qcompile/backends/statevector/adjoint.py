@@ -1,0 +1,165 @@
+"""Adjoint differentiation: the vector–Jacobian product of a readout in about three passes.
+
+For a real loss L of the final state ψ, write its costate G = ∂L/∂Re ψ + i ∂L/∂Im ψ, so that
+dL = Re⟨G|dψ⟩. One forward pass gives ψ; the readout's cotangent gives G (for expectation values
+G = 2 Σ_k g_k O_k ψ). Walking the gates backwards, un-applying each gate U from both ψ and G
+keeps ψ the state just before U and G the costate just after it, so that
+dL/dθ = Re⟨G| ∂U/∂θ |ψ⟩ for every angle θ of U; the chain rule
+(:class:`.gate_angles.ParameterGradients`) turns angle gradients into gradients of the
+circuit's inputs and weights, per sample or summed over the batch. Memory: three states,
+whatever the number of gates.
+
+Mid-circuit measurement, reset and feed-forward make the map from angles to readout
+non-unitary, so such circuits go to :mod:`.param_shift` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+
+import numpy as np
+
+from ...ir import (GATES, Barrier, Circuit, Counts, ExpVal, Gate, IfElse, Measure,
+                   Probs, QCompileError, Reset, State, Unitary)
+from ...ir.expr import evaluate, is_constant
+from ...ir.gates import gate_matrix
+from ...ir.ops import walk
+from ...ir.program import Output
+from .gate_angles import ParameterGradients, batch_size_hint, gate_derivative
+from .gradient_kernels import add_pauli_string, real_overlaps, serial_when_small
+from .simulate import simulate
+from .steps import KernelStep, kernel_step
+
+
+def adjoint_vjp(circuit: Circuit, output: Output, values: Mapping[str, np.ndarray] | None,
+                cotangent: np.ndarray, *, dtype=np.complex128) -> dict[str, np.ndarray]:
+    """d(Σ cotangent · simulate(circuit, output, values))/d values, one array per parameter.
+
+    ``cotangent`` has the shape of the readout, ``(B, k)`` for ExpVal, ``(B, 2**m)`` for Probs,
+    and ``(B, 2**n)`` complex for State (meaning ∂L/∂Re ψ + i ∂L/∂Im ψ). Each gradient has the
+    shape of ``values[name]``: per sample for batched values, summed for shared ones.
+    """
+    reason = non_unitary_reason(circuit)
+    if reason:
+        raise QCompileError(f"adjoint differentiation of circuit {circuit.name!r} needs a "
+                            f"unitary circuit, but it has {reason}; use parameter-shift "
+                            f"(param_shift_vjp), which handles dynamic circuits")
+    with serial_when_small(batch_size_hint(circuit, values) << circuit.num_qubits):
+        # A private copy: the sweep un-applies gates from it in place.
+        states = np.array(simulate(circuit, State(), values, dtype=dtype))
+        return _sweep(circuit, output, values, cotangent, states, dtype)
+
+
+def _sweep(circuit, output, values, cotangent, states, dtype) -> dict[str, np.ndarray]:
+    costate = output_costate(circuit, output, states, cotangent)
+    grads = ParameterGradients(circuit, values)
+    scratch = np.empty_like(states)
+    for item in reversed(_reversible_gates(circuit, np.dtype(dtype))):
+        if isinstance(item, KernelStep):
+            item.apply(states)
+            item.apply(costate)
+            continue
+        spec = GATES[item.name]
+        angles = [np.asarray(evaluate(p, grads.env), dtype=float) for p in item.params]
+        matrix = gate_matrix(item.name, angles)
+        inverse = kernel_step(item.qubits, np.conj(np.swapaxes(matrix, -1, -2)), spec.diagonal,
+                              dtype)
+        inverse.apply(states)
+        for index, angle in enumerate(item.params):
+            if is_constant(angle):
+                continue
+            np.copyto(scratch, states)
+            kernel_step(item.qubits, gate_derivative(item.name, angles, index), spec.diagonal,
+                        dtype).apply(scratch)
+            grads.add(angle, real_overlaps(costate, scratch))
+        inverse.apply(costate)
+    return grads.grads
+
+
+def non_unitary_reason(circuit: Circuit) -> str:
+    """What makes the circuit non-unitary (measurement, reset, feed-forward), or ''."""
+    for op in walk(circuit.ops):
+        if isinstance(op, (Measure, Reset, IfElse)):
+            return {Measure: "a mid-circuit measurement", Reset: "a reset",
+                    IfElse: "classical feed-forward (if/else)"}[type(op)]
+    return ""
+
+
+@lru_cache(maxsize=32)
+def _reversible_gates(circuit: Circuit, dtype) -> tuple[KernelStep | Gate, ...]:
+    """The circuit's gates for the backward sweep: the inverse of each constant gate as a
+    ready kernel step, symbolic gates as they are (their matrices depend on the batch)."""
+    items: list[KernelStep | Gate] = []
+    for op in circuit.ops:
+        if isinstance(op, Gate) and not all(is_constant(p) for p in op.params):
+            items.append(op)
+        elif isinstance(op, Gate):
+            matrix = gate_matrix(op.name, [evaluate(p, {}) for p in op.params])
+            items.append(kernel_step(op.qubits, matrix.conj().T, GATES[op.name].diagonal, dtype))
+        elif isinstance(op, Unitary):
+            items.append(kernel_step(op.qubits, op.matrix.conj().T, False, dtype))
+        elif not isinstance(op, Barrier):
+            raise QCompileError(f"adjoint differentiation cannot run {op!r}")
+    return tuple(items)
+
+
+def as_cotangent(cotangent, shape: tuple[int, ...], what: str, *, complex_ok=False):
+    """The cotangent as an array of the readout's shape, or a QCompileError saying why not."""
+    try:
+        array = (np.asarray(cotangent, dtype=complex if complex_ok else float)
+                 if complex_ok or not np.iscomplexobj(cotangent) else None)
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.shape != tuple(shape):
+        got = "non-numeric" if array is None else list(array.shape)
+        kind = "complex" if complex_ok else "real"
+        raise QCompileError(f"the cotangent of {what} must be a {kind} array of shape "
+                            f"{list(shape)} (batch first, like the readout); got {got}")
+    return array
+
+
+def output_costate(circuit: Circuit, output: Output, states: np.ndarray,
+                   cotangent) -> np.ndarray:
+    """G = ∂L/∂Re ψ + i ∂L/∂Im ψ for L = Σ cotangent · readout(ψ), shape of ``states``."""
+    batch, size = states.shape
+    what = f"the {type(output).__name__.lower()} readout of circuit {circuit.name!r}"
+    if isinstance(output, State):
+        return np.array(as_cotangent(cotangent, (batch, size), what, complex_ok=True),
+                        dtype=states.dtype)
+    if isinstance(output, Probs):
+        qubits = output.qubits or tuple(range(circuit.num_qubits))
+        if len(set(qubits)) != len(qubits) or not all(0 <= q < circuit.num_qubits
+                                                      for q in qubits):
+            raise QCompileError(f"probs qubits {list(qubits)} must be distinct qubits of "
+                                f"circuit {circuit.name!r}")
+        weights = as_cotangent(cotangent, (batch, 2 ** len(qubits)), what)
+        basis = np.arange(size)
+        outcome = sum(((basis >> q) & 1) << k for k, q in enumerate(qubits))
+        return (2 * weights[:, outcome] * states).astype(states.dtype)
+    if isinstance(output, ExpVal):
+        weights = as_cotangent(cotangent, (batch, len(output.observables)), what)
+        costate = np.zeros_like(states)
+        for column, observable in enumerate(output.observables):
+            for term in observable:
+                _check_term(circuit, term)
+                flip = sum(1 << q for q, p in term.paulis if p in "XY")
+                sign = sum(1 << q for q, p in term.paulis if p in "YZ")
+                phase = 1j ** sum(p == "Y" for _, p in term.paulis)
+                factors = (2 * term.coeff * phase) * weights[:, column].astype(complex)
+                add_pauli_string(costate, states, factors, flip, sign)
+        return costate
+    if isinstance(output, Counts):
+        raise QCompileError(f"counts of circuit {circuit.name!r} are sampled, so they have no "
+                            f"derivative; differentiate probs (their expectation) instead")
+    raise QCompileError(f"unknown readout {output!r}: expected expval, probs or state")
+
+
+def _check_term(circuit: Circuit, term) -> None:
+    qubits = [q for q, _ in term.paulis]
+    if len(set(qubits)) != len(qubits) or not all(
+            p in "IXYZ" and 0 <= q < circuit.num_qubits for q, p in term.paulis):
+        factors = " ".join(f"{p}{q}" for q, p in term.paulis)
+        raise QCompileError(f"observable term {factors} must name distinct qubits of circuit "
+                            f"{circuit.name!r} (0..{circuit.num_qubits - 1}) with one Pauli "
+                            f"letter I, X, Y or Z each")

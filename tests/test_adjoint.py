@@ -1,0 +1,136 @@
+"""Adjoint differentiation against central finite differences of the simulator's readouts."""
+
+import numpy as np
+import pytest
+from finite_differences import assert_gradients_close, gradients_by_differences
+from random_circuits import random_circuit, random_observables
+from scipy.stats import unitary_group
+
+from qcompile.backends.statevector import simulate
+from qcompile.backends.statevector.adjoint import adjoint_vjp
+from qcompile.backends.statevector.gate_angles import ANGLE_FORMS, gate_derivative
+from qcompile.ir import (GATES, Circuit, Counts, ExpVal, Gate, Measure, Param, PauliTerm, Probs,
+                         QCompileError, Register, State, Symbol, Unitary)
+from qcompile.ir.expr import Unary
+
+PARAMETRIC = sorted(name for name, spec in GATES.items() if spec.num_params)
+
+
+def reference_vjp(circuit, output, values, cotangent, batched):
+    def per_sample_loss(shifted):
+        readout = simulate(circuit, output, shifted)
+        return np.sum((np.conj(cotangent) * readout).real.reshape(readout.shape[0], -1), axis=1)
+    return gradients_by_differences(per_sample_loss, values, batched)
+
+
+def test_derivative_rules_cover_exactly_the_parametric_gates():
+    assert set(ANGLE_FORMS) == set(PARAMETRIC)
+    for name in PARAMETRIC:
+        assert len(ANGLE_FORMS[name]) == GATES[name].num_params, name
+
+
+@pytest.mark.parametrize("name", PARAMETRIC)
+def test_gate_matrix_derivatives_match_finite_differences(name):
+    rng = np.random.default_rng(len(name))
+    angles = list(rng.uniform(-np.pi, np.pi, GATES[name].num_params))
+    for index in range(len(angles)):
+        plus, minus = list(angles), list(angles)
+        plus[index] += 1e-6
+        minus[index] -= 1e-6
+        reference = (GATES[name].matrix(*plus) - GATES[name].matrix(*minus)) / 2e-6
+        np.testing.assert_allclose(gate_derivative(name, angles, index), reference, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", PARAMETRIC)
+def test_every_parametric_gate_gradient_matches_finite_differences(name):
+    """Each angle is ``s[j] * t[j] + 0.3``: t per sample (an input), s shared (a weight)."""
+    rng = np.random.default_rng(sum(map(ord, name)))
+    spec = GATES[name]
+    n = spec.num_qubits + 1
+    k = spec.num_params
+    angles = [Symbol("s", (j,)) * Symbol("t", (j,)) + 0.3 for j in range(k)]
+    ops = [Unitary(unitary_group.rvs(2 ** n, random_state=rng), range(n)),
+           Gate(name, rng.permutation(n)[:spec.num_qubits], angles),
+           Unitary(unitary_group.rvs(2 ** n, random_state=rng), range(n))]
+    circuit = Circuit("g", (Register("q", n),), (),
+                      (Param("t", "input", (k,)), Param("s", "weight", (k,))), ops)
+    values = {"t": rng.uniform(-np.pi, np.pi, (3, k)), "s": rng.uniform(0.5, 1.5, k)}
+    output = random_observables(rng, n)
+    cotangent = rng.normal(size=(3, 2))
+    assert_gradients_close(adjoint_vjp(circuit, output, values, cotangent),
+                           reference_vjp(circuit, output, values, cotangent, {"t"}))
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_random_symbolic_circuits_match_finite_differences(seed):
+    rng = np.random.default_rng(seed)
+    circuit = random_circuit(rng, num_qubits=1 + seed % 4, length=20, dynamic=False,
+                             symbolic=True)
+    values = {"x": rng.uniform(-np.pi, np.pi, (3, 2)), "w": rng.uniform(-np.pi, np.pi, 3)}
+    output = random_observables(rng, circuit.num_qubits)
+    cotangent = rng.normal(size=(3, 2))
+    assert_gradients_close(adjoint_vjp(circuit, output, values, cotangent),
+                           reference_vjp(circuit, output, values, cotangent, {"x"}))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_probs_and_state_readouts_match_finite_differences(seed):
+    rng = np.random.default_rng(100 + seed)
+    circuit = random_circuit(rng, num_qubits=3, length=20, dynamic=False, symbolic=True)
+    values = {"x": rng.uniform(-np.pi, np.pi, (2, 2)), "w": rng.uniform(-np.pi, np.pi, 3)}
+    probs = Probs((2, 0))
+    weights = rng.normal(size=(2, 4))
+    assert_gradients_close(adjoint_vjp(circuit, probs, values, weights),
+                           reference_vjp(circuit, probs, values, weights, {"x"}))
+    # State: L = Re sum conj(G) psi, so G is exactly the costate.
+    costate = rng.normal(size=(2, 8)) + 1j * rng.normal(size=(2, 8))
+    assert_gradients_close(adjoint_vjp(circuit, State(), values, costate),
+                           reference_vjp(circuit, State(), values, costate, {"x"}))
+
+
+def test_batched_weights_give_per_sample_gradients():
+    rng = np.random.default_rng(8)
+    circuit = random_circuit(rng, num_qubits=3, length=25, dynamic=False, symbolic=True)
+    values = {"x": rng.uniform(-np.pi, np.pi, 2), "w": rng.uniform(-np.pi, np.pi, (4, 3))}
+    output = random_observables(rng, 3)
+    cotangent = rng.normal(size=(4, 2))
+    grads = adjoint_vjp(circuit, output, values, cotangent)
+    assert grads["x"].shape == (2,) and grads["w"].shape == (4, 3)
+    assert_gradients_close(grads, reference_vjp(circuit, output, values, cotangent, {"w"}))
+
+
+def test_angle_depending_on_several_symbols_through_functions():
+    """``w[l] * x + b[l]`` and a nonlinear function of one input, both in one angle."""
+    x, w, b = Symbol("x"), Symbol("w", (1,)), Symbol("b", (0,))
+    ops = [Gate("h", (0,)), Gate("ry", (1,), [w * x + b]),
+           Gate("crx", (0, 1), [Unary("sin", x) * w + Unary("exp", b)]),
+           Gate("u", (1,), [x, w * b, x * x])]
+    circuit = Circuit("multi", (Register("q", 2),), (), (
+        Param("x", "input"), Param("w", "weight", (2,)), Param("b", "weight", (1,))), ops)
+    rng = np.random.default_rng(3)
+    values = {"x": rng.uniform(-1, 1, 5), "w": rng.uniform(-1, 1, 2), "b": rng.uniform(-1, 1, 1)}
+    output = ExpVal(((PauliTerm(1.0, ((0, "Z"), (1, "X"))),), (PauliTerm(0.5, ((1, "Y"),)),)))
+    cotangent = rng.normal(size=(5, 2))
+    assert_gradients_close(adjoint_vjp(circuit, output, values, cotangent),
+                           reference_vjp(circuit, output, values, cotangent, {"x"}))
+
+
+def test_dynamic_circuits_are_refused_with_the_alternative_named():
+    circuit = Circuit("m", (Register("q", 1),), (Register("c", 1),), (Param("t", "weight"),),
+                      (Gate("rx", (0,), [Symbol("t")]), Measure(0, 0)))
+    with pytest.raises(QCompileError, match="param_shift_vjp"):
+        adjoint_vjp(circuit, ExpVal(((PauliTerm(1.0, ((0, "Z"),)),),)), {"t": 0.3}, [[1.0]])
+
+
+def test_bad_readouts_and_cotangents_are_reported():
+    circuit = Circuit("r", (Register("q", 2),), (), (Param("t", "weight"),),
+                      (Gate("rx", (0,), [Symbol("t")]),))
+    z0 = ExpVal(((PauliTerm(1.0, ((0, "Z"),)),),))
+    with pytest.raises(QCompileError, match=r"shape \[1, 1\]"):
+        adjoint_vjp(circuit, z0, {"t": 0.3}, np.ones((1, 2)))
+    with pytest.raises(QCompileError, match="sampled"):
+        adjoint_vjp(circuit, Counts(10), {"t": 0.3}, np.ones((1, 4)))
+    with pytest.raises(QCompileError, match="Z5"):
+        adjoint_vjp(circuit, ExpVal(((PauliTerm(1.0, ((5, "Z"),)),),)), {"t": 0.3}, [[1.0]])
+    with pytest.raises(QCompileError, match="needs a value"):
+        adjoint_vjp(circuit, z0, {}, [[1.0]])
