@@ -14,7 +14,9 @@ from qcompile.ir.printer import print_program
 from qcompile.models import list_models, load_model, model_source
 from reference import final_density_matrix, outcome_distribution
 
-SEED_MODELS = ["zz-vqc", "daruan", "zz-kernel", "qkan-layer", "qksan"]
+SEED_MODELS = ["zz-vqc", "daruan", "zz-kernel", "qkan-layer", "qksan", "farhi-neven",
+               "efficientsu2-vqc", "quanv", "qrnn-cell", "qcnn", "qvf", "hqnn-parallel",
+               "dressed-circuit", "qdsformer"]
 
 
 def test_zoo_lists_the_seed_models_with_descriptions():
