@@ -30,19 +30,18 @@ def list_models() -> dict[str, str]:
 
 def load_model(name: str) -> Program:
     """The zoo model ``name`` (``zoo:`` prefix optional) as a verified Program."""
-    key = name[len(PREFIX):] if name.startswith(PREFIX) else name
-    entry = _files().get(key)
-    if entry is None:
-        raise QCompileError(f"no model {key!r} in the zoo; available: "
-                            f"{', '.join(sorted(_files()))}")
-    return parse_model(entry.read_text(), filename=f"{PREFIX}{key}")
+    return parse_model(model_source(name), filename=PREFIX + _key(name))
 
 
 def model_source(name: str) -> str:
     """The ``.qm`` text of a zoo model (for printing and editing)."""
-    key = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    key = _key(name)
     entry = _files().get(key)
     if entry is None:
         raise QCompileError(f"no model {key!r} in the zoo; available: "
                             f"{', '.join(sorted(_files()))}")
     return entry.read_text()
+
+
+def _key(name: str) -> str:
+    return name[len(PREFIX):] if name.startswith(PREFIX) else name
