@@ -13,26 +13,34 @@ What the output looks like, and why:
   bit, ``if (c == 5)`` for a whole register, ``if (c[{2, 0}] == 1)`` for bits of one register,
   and an alias ``let cond_0 = c[{1}] ++ d[{0}];`` for bits spread over registers.
 
+Options adapt the text to stricter consumers (see docs/qasm.md): ``single_creg`` for those
+that take one bit register and test bits one at a time (Amazon Braket), ``basis`` for those
+that only know a few gates, ``decompose_unitaries`` for those that read no ``gate``
+definitions.
+
 Qiskit's importers cannot read function calls (``sin(x_0)``) or ``**``; both are valid
 OpenQASM 3 and are emitted as such.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import re
+from dataclasses import dataclass
 from itertools import groupby
 
 import numpy as np
 import openqasm3
 from openqasm3 import ast
 
-from ..ir import (Barrier, Circuit, Condition, Gate, IfElse, Measure, QCompileError, Reset,
-                  Unitary, verify_circuit)
+from ..ir import (Barrier, Circuit, Condition, Gate, IfElse, Measure, QCompileError, Register,
+                  Reset, Unitary, verify_circuit)
 from ..ir.expr import Binary, Const, Expr, Symbol, Unary, fold, symbols
 from ..ir.ops import walk
-from .qasm3_gates import (DEFINED_GATES, STANDARD_GATES, gate_definition, qiskit_gate_name,
-                          spelling, synthesize_unitary)
+from .qasm3_gates import (DEFINED_GATES, STANDARD_GATES, gate_definition, gates_in_basis,
+                          inline_definition, qiskit_gate_name, standard_form,
+                          synthesize_unitary)
 from .qiskit_circuit import parameter_name
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -53,39 +61,83 @@ _RESERVED = frozenset({
 _BINARY = {op: ast.BinaryOperator[op] for op in ("+", "-", "*", "/", "**")}
 
 
-def emit_qasm3(circuit: Circuit, *, decompose_unitaries: bool = False) -> str:
+def emit_qasm3(circuit: Circuit, *, decompose_unitaries: bool = False,
+               basis: tuple[str, ...] | None = None, single_creg: bool = False) -> str:
     """OpenQASM 3 source for ``circuit``.
 
     ``Unitary`` ops become one ``gate unitary_N`` definition per distinct matrix, synthesized
-    into ``U``/``cx`` by ``qiskit.synthesis``; with ``decompose_unitaries`` that synthesized
-    body is written inline at each use instead.
+    into ``U``/``cx`` by ``qiskit.synthesis``, and IR gates missing from ``stdgates.inc``
+    (``rzz``, ``iswap``, ...) get exact ``gate`` definitions. With ``decompose_unitaries``
+    both are written inline at each use instead, so the output declares no gates.
+
+    ``basis`` (IR gate names, e.g. ``("rz", "sx", "x", "cx")``): every gate and unitary is
+    translated into those gates by Qiskit's transpiler; symbolic parameters stay symbolic.
+    Global phases are dropped: no measurement can observe them, not even inside a branch.
+
+    ``single_creg``: all classical bits in one register ``bit[n] c`` (flat index order; named
+    ``c`` unless that name is taken) and conditions as tests of single bits, ``if (c[k])`` /
+    ``if (c[k] == false)``, nested for several bits with the ``else`` body repeated at each
+    level, so that it still runs exactly when the whole condition fails. A test of a bit that
+    no measurement can have written yet is decided here (the bit is 0); if a bit may or may
+    not have been written, the register starts as ``"0...0"`` (Braket cannot read an unwritten
+    bit; Qiskit's importer rejects initializers, so they appear only when needed).
     """
     verify_circuit(circuit)
-    return openqasm3.dumps(_Emitter(circuit, decompose_unitaries).program())
+    if basis is not None:
+        basis = tuple(basis)
+    return openqasm3.dumps(_Emitter(circuit, decompose_unitaries, basis, single_creg).program())
+
+
+@dataclass(frozen=True)
+class _Written:
+    """Classical bits a measurement may have written, and surely has, at a program point."""
+
+    maybe: frozenset[int] = frozenset()
+    surely: frozenset[int] = frozenset()
+
+    def measured(self, bit: int) -> _Written:
+        return _Written(self.maybe | {bit}, self.surely | {bit})
+
+    def join(self, other: _Written) -> _Written:
+        """After a branch: written on either path, or surely on both."""
+        return _Written(self.maybe | other.maybe, self.surely & other.surely)
 
 
 class _Emitter:
-    def __init__(self, circuit: Circuit, decompose_unitaries: bool):
+    def __init__(self, circuit: Circuit, decompose_unitaries: bool,
+                 basis: tuple[str, ...] | None, single_creg: bool):
         self.circuit = circuit
         self.decompose_unitaries = decompose_unitaries
+        self.basis = basis
+        self.single_creg = single_creg
         self.inputs = _input_names(circuit)
-        self.taken = _check_names(circuit, self.inputs)
+        declared = circuit.qregs if single_creg else circuit.qregs + circuit.cregs
+        self.taken = _check_names(circuit, declared, self.inputs)
+        self.cregs = circuit.cregs
+        if single_creg and circuit.num_clbits:
+            name = "c" if "c" not in self.taken else self.fresh_name("c")
+            self.taken.add(name)
+            self.cregs = (Register(name, circuit.num_clbits),)
         self.qubits = _bit_locations(circuit.qregs)
-        self.clbits = _bit_locations(circuit.cregs)
+        self.clbits = _bit_locations(self.cregs)
         self.definitions: dict[str, ast.QuantumGateDefinition] = {}
         self.unitary_names: dict[bytes, str] = {}
+        self.used_inputs: set[str] = set()  # single_creg may drop branches, and their inputs
+        self.written = _Written()
+        self.zero_start = False  # a condition may read a bit no measurement has written
 
     def program(self) -> ast.Program:
         body = self.statements(self.circuit.ops)
         header: list[ast.Statement] = [ast.Include("stdgates.inc")]
         header += self.definitions.values()
         header += [ast.IODeclaration(ast.IOKeyword.input, ast.FloatType(ast.IntegerLiteral(64)),
-                                     ast.Identifier(name)) for name in self.inputs]
+                                     ast.Identifier(name))
+                   for name in self.inputs if name in self.used_inputs]
         header += [ast.QubitDeclaration(ast.Identifier(r.name), ast.IntegerLiteral(r.size))
                    for r in self.circuit.qregs]
-        header += [ast.ClassicalDeclaration(ast.BitType(ast.IntegerLiteral(r.size)),
-                                            ast.Identifier(r.name), None)
-                   for r in self.circuit.cregs]
+        header += [ast.ClassicalDeclaration(
+            ast.BitType(ast.IntegerLiteral(r.size)), ast.Identifier(r.name),
+            ast.BitstringLiteral(0, r.size) if self.zero_start else None) for r in self.cregs]
         return ast.Program(header + body, version="3.0")
 
     # --- statements ----------------------------------------------------------------------
@@ -94,30 +146,43 @@ class _Emitter:
         out: list[ast.Statement] = []
         for op in ops:
             if isinstance(op, Gate):
-                out.append(self.gate(op))
+                out.extend(self.gate(op))
             elif isinstance(op, Unitary):
                 out.extend(self.unitary(op))
             elif isinstance(op, Measure):
                 out.append(ast.QuantumMeasurementStatement(
                     ast.QuantumMeasurement(self.qubit(op.qubit)), self.clbit(op.clbit)))
+                self.written = self.written.measured(op.clbit)
             elif isinstance(op, Reset):
                 out.append(ast.QuantumReset(self.qubit(op.qubit)))
             elif isinstance(op, Barrier):
                 out.append(ast.QuantumBarrier([self.qubit(q) for q in op.qubits]))
             elif isinstance(op, IfElse):
-                out.extend(self.if_else(op))
+                out.extend(self.bitwise_if_else(op) if self.single_creg else self.if_else(op))
             else:
                 raise TypeError(f"cannot emit {op!r}")
         return out
 
-    def gate(self, op: Gate) -> ast.QuantumGate:
-        name = spelling(op.name)
+    def gate(self, op: Gate) -> list[ast.Statement]:
+        if self.basis is not None and op.name not in self.basis:
+            return self.in_basis(op)
+        if self.basis is None or op.name not in STANDARD_GATES:  # keep the basis' own names
+            forms = standard_form(op)
+            if forms != [op]:
+                return [s for form in forms for s in self.gate(form)]
+        name = op.name
+        self.used_inputs.update(parameter_name(s) for p in op.params for s in symbols(p))
+        arguments = [expression(p) for p in op.params]
+        operands = [self.qubit(q) for q in op.qubits]
         if name not in self.definitions and (definition := gate_definition(op.name)):
+            if self.decompose_unitaries:
+                return inline_definition(op.name, arguments, operands)
             self.definitions[name] = definition
-        return ast.QuantumGate([], ast.Identifier(name), [expression(p) for p in op.params],
-                               [self.qubit(q) for q in op.qubits])
+        return [ast.QuantumGate([], ast.Identifier(name), arguments, operands)]
 
     def unitary(self, op: Unitary) -> list[ast.Statement]:
+        if self.basis is not None:
+            return self.in_basis(op)
         if self.decompose_unitaries:
             synthesized = synthesize_unitary(op.matrix)
             return _synthesized_body(synthesized, [self.qubit(q) for q in op.qubits])
@@ -129,11 +194,44 @@ class _Emitter:
         return [ast.QuantumGate([], ast.Identifier(self.unitary_names[key]), [],
                                 [self.qubit(q) for q in op.qubits])]
 
+    def in_basis(self, op: Gate | Unitary) -> list[ast.Statement]:
+        return [s for gate in gates_in_basis(op, self.basis) for s in self.gate(gate)]
+
+    def branches(self, op: IfElse) -> tuple[list[ast.Statement], list[ast.Statement]]:
+        """Both bodies' statements, each emitted from the state before the branch."""
+        before = self.written
+        then_body = self.statements(op.then_body)
+        after_then, self.written = self.written, before
+        else_body = self.statements(op.else_body)
+        self.written = after_then.join(self.written)
+        return then_body, else_body
+
     def if_else(self, op: IfElse) -> list[ast.Statement]:
         prelude, condition = self.condition(op.condition)
-        branch = ast.BranchingStatement(condition, self.statements(op.then_body),
-                                        self.statements(op.else_body))
+        branch = ast.BranchingStatement(condition, *self.branches(op))
         return [*prelude, branch]
+
+    def bitwise_if_else(self, op: IfElse) -> list[ast.Statement]:
+        """``single_creg`` conditions: one nested ``if`` per bit not known statically."""
+        tests = []
+        for k, bit in enumerate(op.condition.clbits):
+            wanted = bool(op.condition.value >> k & 1)
+            if bit not in self.written.maybe:  # never written: it reads 0
+                if wanted:
+                    return self.statements(op.else_body)
+                continue
+            self.zero_start |= bit not in self.written.surely
+            tests.append((bit, wanted))
+        if not tests:
+            return self.statements(op.then_body)
+        nested, else_body = self.branches(op)
+        for bit, wanted in reversed(tests):
+            test = self.bit_expression(bit)
+            if not wanted:
+                test = ast.BinaryExpression(ast.BinaryOperator["=="], test,
+                                            ast.BooleanLiteral(False))
+            nested = [ast.BranchingStatement(test, nested, copy.deepcopy(else_body))]
+        return nested
 
     def condition(self, cond: Condition) -> tuple[list[ast.Statement], ast.Expression]:
         """The test for ``cond`` as one expression, with an alias declaration if it needs one."""
@@ -175,7 +273,7 @@ class _Emitter:
         return ast.IndexExpression(ast.Identifier(register), [ast.IntegerLiteral(offset)])
 
     def register_size(self, name: str) -> int:
-        return next(r.size for r in self.circuit.cregs if r.name == name)
+        return next(r.size for r in self.cregs if r.name == name)
 
     def fresh_name(self, stem: str) -> str:
         """``stem_N`` for the smallest N not naming anything else in the program."""
@@ -257,10 +355,10 @@ def _input_names(circuit: Circuit) -> list[str]:
     return [parameter_name(s) for s in sorted(used, key=lambda s: (order[s.name], s.index))]
 
 
-def _check_names(circuit: Circuit, inputs: list[str]) -> set[str]:
+def _check_names(circuit: Circuit, registers, inputs: list[str]) -> set[str]:
     """Reject names OpenQASM 3 cannot declare or that collide; return the names taken."""
     taken: dict[str, str] = {}
-    named = [(f"register {r.name!r}", r.name) for r in circuit.qregs + circuit.cregs]
+    named = [(f"register {r.name!r}", r.name) for r in registers]
     named += [(f"parameter element {name!r}", name) for name in inputs]
     for what, name in named:
         if not _IDENTIFIER.fullmatch(name) or name in _RESERVED:
