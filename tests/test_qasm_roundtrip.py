@@ -24,7 +24,8 @@ from random_circuits import random_circuit, random_values
 from reference import final_density_matrix, outcome_distribution
 
 from qcompile.backends.qasm3 import emit_qasm3
-from qcompile.backends.qiskit_circuit import parameter_name, to_qiskit
+from qcompile.backends.names import parameter_name
+from qcompile.backends.qiskit_circuit import to_qiskit
 from qcompile.frontend.qasm import load_qasm
 from qcompile.ir import (Barrier, Circuit, Condition, Gate, IfElse, Measure, Param,
                          QCompileError, Register, Reset, Symbol, Unary)

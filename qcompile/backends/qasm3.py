@@ -5,7 +5,7 @@ What the output looks like, and why:
 
 * registers keep the circuit's names (``qubit[n] q;`` / ``bit[m] c;``);
 * each symbol used becomes ``input float[64] x_2;`` named by
-  :func:`~qcompile.backends.qiskit_circuit.parameter_name`, so Qiskit's importer produces
+  :func:`~qcompile.backends.names.parameter_name`, so Qiskit's importer produces
   ``Parameter`` objects named exactly like those of :func:`to_qiskit`;
 * floats print with ``repr`` (shortest exact text), ``pi`` by name, so values round-trip;
 * conditions are the forms both the OpenQASM 3 grammar and Qiskit's importer accept, and that
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -38,25 +37,10 @@ from ..ir import (Barrier, Circuit, Condition, Gate, IfElse, Measure, QCompileEr
                   Reset, Unitary, verify_circuit)
 from ..ir.expr import Binary, Const, Expr, Symbol, Unary, fold, symbols
 from ..ir.ops import walk
-from .qasm3_gates import (DEFINED_GATES, STANDARD_GATES, gate_definition, gates_in_basis,
+from .qasm3_gates import (STANDARD_GATES, gate_definition, gates_in_basis,
                           inline_definition, qiskit_gate_name, standard_form,
                           synthesize_unitary)
-from .qiskit_circuit import parameter_name
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-#: Words a register or parameter may not be called: keywords, builtin constants and functions,
-#: and every gate name the output may declare.
-_RESERVED = frozenset({
-    "OPENQASM", "include", "defcalgrammar", "def", "cal", "defcal", "gate", "extern", "box",
-    "let", "break", "continue", "if", "else", "end", "return", "for", "while", "in", "switch",
-    "case", "default", "input", "output", "const", "readonly", "mutable", "qreg", "qubit",
-    "creg", "bool", "bit", "int", "uint", "float", "angle", "complex", "array", "void",
-    "duration", "stretch", "gphase", "inv", "pow", "ctrl", "negctrl", "dim", "durationof",
-    "delay", "reset", "measure", "barrier", "true", "false", "pi", "tau", "euler", "U",
-    "sizeof", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "exp", "log", "sqrt",
-    "ceiling", "floor", "mod", "popcount", "rotl", "rotr", "real", "imag",
-}) | STANDARD_GATES | DEFINED_GATES
+from .names import IDENTIFIER, RESERVED, parameter_name
 
 _BINARY = {op: ast.BinaryOperator[op] for op in ("+", "-", "*", "/", "**")}
 
@@ -361,7 +345,7 @@ def _check_names(circuit: Circuit, registers, inputs: list[str]) -> set[str]:
     named = [(f"register {r.name!r}", r.name) for r in registers]
     named += [(f"parameter element {name!r}", name) for name in inputs]
     for what, name in named:
-        if not _IDENTIFIER.fullmatch(name) or name in _RESERVED:
+        if not IDENTIFIER.fullmatch(name) or name in RESERVED:
             raise QCompileError(
                 f"cannot emit circuit {circuit.name!r} as OpenQASM 3: {what} is not a usable "
                 "OpenQASM 3 identifier (it must be a letter or '_' followed by letters, digits "

@@ -33,7 +33,8 @@ from qiskit.transpiler.exceptions import TranspilerError
 
 from ..ir import (GATES, Circuit, Const, Expr, Gate, Param, QCompileError, Register, Symbol,
                   Unary, Unitary)
-from .qiskit_circuit import parameter_name, to_qiskit
+from .names import parameter_name
+from .qiskit_circuit import to_qiskit
 
 #: Every gate ``include "stdgates.inc";`` declares (OpenQASM 3.0 standard library).
 STANDARD_GATES = frozenset({

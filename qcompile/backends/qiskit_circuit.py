@@ -15,14 +15,10 @@ from qiskit.circuit.library import UnitaryGate, get_standard_gate_name_mapping
 
 from ..ir import Barrier, Circuit, Gate, IfElse, Measure, Reset, Unitary
 from ..ir.expr import Binary, Const, Expr, Symbol, Unary
+from .names import parameter_name
 
 _QISKIT_NAMES = {"U": "u", "CX": "cx", "phase": "p", "cphase": "cp"}
 _STANDARD = get_standard_gate_name_mapping()
-
-
-def parameter_name(symbol: Symbol) -> str:
-    """The Qiskit/OpenQASM parameter name of one element: ``x[2, 1]`` → ``x_2_1``."""
-    return "_".join([symbol.name, *map(str, symbol.index)])
 
 
 def to_qiskit(circuit: Circuit, values: Mapping[str, np.ndarray] | None = None) -> QuantumCircuit:

@@ -18,7 +18,8 @@ from qiskit.quantum_info import SparsePauliOp
 
 from ...ir import Circuit, Counts, ExpVal, Probs, QCompileError, State, Symbol
 from ...ir.program import Output
-from ..qiskit_circuit import parameter_name, to_qiskit
+from ..names import parameter_name
+from ..qiskit_circuit import to_qiskit
 from .devices import Device
 from .target import compile_for_device
 
