@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import qiskit
 from conftest import CORPUS
-from qiskit_aer import AerSimulator
 from random_circuits import random_circuit, random_values
+from aer_reference import aer_distribution, aer_statevector, total_variation
 from reference import final_density_matrix, outcome_distribution
 
 from qcompile.backends.qasm3 import emit_qasm3
@@ -58,21 +57,17 @@ def _flat_values(values):
     return {f"{name}_{i}": v for name, vector in values.items() for i, v in enumerate(vector)}
 
 
-def _distance(p: dict, q: dict) -> float:
-    return 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in set(p) | set(q))
-
-
 def _assert_same_semantics(before: Circuit, after: Circuit, values=None) -> None:
     """Exact records and final states (<= 6 qubits) or Aer (more); global phase ignored."""
     after_values = None if values is None else _flat_values(values)
     assert (after.num_qubits, after.num_clbits) == (before.num_qubits, before.num_clbits)
     if before.num_qubits <= 6:
-        assert _distance(outcome_distribution(before, values),
+        assert total_variation(outcome_distribution(before, values),
                          outcome_distribution(after, after_values)) < 1e-9
         np.testing.assert_allclose(final_density_matrix(after, after_values),
                                    final_density_matrix(before, values), atol=1e-9)
     elif _is_dynamic(before):
-        assert _distance(_aer_counts(before), _aer_counts(after)) < 0.06
+        assert total_variation(_aer_counts(before), _aer_counts(after)) < 0.06
     else:
         a, b = _aer_state(before, values), _aer_state(after, after_values)
         assert abs(np.vdot(a, b)) ** 2 > 1 - 1e-9
@@ -83,21 +78,14 @@ def _unitary_part(circuit: Circuit) -> Circuit:
 
 
 def _aer_state(circuit: Circuit, values) -> np.ndarray:
-    simulator = AerSimulator(method="statevector")
-    qc = qiskit.transpile(to_qiskit(_unitary_part(circuit), values), simulator,
-                          optimization_level=0)
-    qc.save_statevector()
-    return np.asarray(simulator.run(qc).result().get_statevector())
+    return aer_statevector(to_qiskit(_unitary_part(circuit), values))
 
 
-def _aer_counts(circuit: Circuit, shots: int = 4000) -> dict:
+def _aer_counts(circuit: Circuit) -> dict:
     # The expected distance between two samples of a distribution on K records is at most
     # 0.5 * sqrt(2K / shots): 0.032 for K = 8, while the corpus' large dynamic programs
     # (adder, cc_n12) have 1 and 4 records; a wrong branch moves whole records. Fixed seed.
-    simulator = AerSimulator(seed_simulator=11, enable_truncation=False)
-    qc = qiskit.transpile(to_qiskit(circuit), simulator)
-    counts = simulator.run(qc, shots=shots).result().data()["counts"]
-    return {int(key, 16): n / shots for key, n in counts.items()}
+    return aer_distribution(to_qiskit(circuit), shots=4000, seed=11)
 
 
 def _round_trip(text: str, filename: str, **options) -> tuple[Circuit, str, Circuit]:
