@@ -25,6 +25,7 @@ from itertools import count
 import numpy as np
 import pytest
 import qiskit.qasm3
+from aer_reference import total_variation
 from conftest import CORPUS
 from qiskit import transpile
 from qiskit_aer import AerSimulator
@@ -111,10 +112,6 @@ def _distribution(counts, num_bits: int) -> dict:
     return out
 
 
-def _distance(p: dict, q: dict) -> float:
-    return 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in set(p) | set(q))
-
-
 def _own_sampler(circuit: Circuit, values=None, seed: int = 7) -> dict:
     batch = None if values is None else {k: np.asarray([v]) for k, v in values.items()}
     histogram = simulate(circuit, Counts(SHOTS), batch, seed=seed)[0]
@@ -153,8 +150,8 @@ def _check(circuits: list[Circuit], braket, options=None, values=None) -> None:
         ours = _own_sampler(circuit, value)
         from_braket = _distribution(braket(text, inputs), bits)
         from_aer = _distribution(aer_counts, bits)
-        assert _distance(from_braket, ours) < BOUND, (text, ours, from_braket)
-        assert _distance(from_aer, ours) < BOUND, (text, ours, from_aer)
+        assert total_variation(from_braket, ours) < BOUND, (text, ours, from_braket)
+        assert total_variation(from_aer, ours) < BOUND, (text, ours, from_aer)
 
 
 # --- random dynamic circuits -------------------------------------------------------------------
