@@ -22,6 +22,7 @@ from qcompile.ir import GATES, Barrier, Circuit, Const, Gate, Measure, Program, 
 from qcompile.ir import Param, Unitary, gate_matrix
 from qcompile.passes import CancelInverses, Canonicalize, Merge1Q, PassManager, preset
 from qcompile.passes.canonicalize import CANONICAL_NAMES
+from qcompile.passes.fusion import Fuse
 
 NUM_CIRCUITS = 500
 ATOL = 1e-8
@@ -81,12 +82,15 @@ PIPELINES = {
     "O1": lambda: preset(1),
     "O2": lambda: preset(2),
     "O3": lambda: preset(3),
+    "fuse": lambda: PassManager([Fuse()]),
+    "fuse(max_width=2)": lambda: PassManager([Fuse(max_width=2)]),
 }
 
 #: The least fraction of gates each pipeline must remove over the whole corpus (observed
 #: values are comfortably above these).
 MIN_REDUCTION = {"canonicalize": 0.05, "cancel-inverses": 0.2, "merge-1q": 0.2,
-                 "merge-1q(basis=zsx)": 0.1, "O1": 0.25, "O2": 0.4, "O3": 0.4}
+                 "merge-1q(basis=zsx)": 0.1, "O1": 0.25, "O2": 0.4, "O3": 0.4,
+                 "fuse": 0.4, "fuse(max_width=2)": 0.3}
 
 
 def _num_gates(circuit: Circuit) -> int:

@@ -7,6 +7,7 @@ from .base import (AnalysisPass, BlockPass, CircuitPass, Pass, PropertySet, avai
                    pass_class, register_pass)
 from .cancel_inverses import CancelInverses
 from .canonicalize import Canonicalize
+from .fusion import Fuse
 from .manager import (FixedPoint, PassManager, PassRecord, PassReport, parse_pipeline,
                       preset)
 from .merge_1q import Merge1Q
@@ -14,7 +15,7 @@ from .stats import CircuitStats, CollectStats, circuit_stats, program_stats
 
 __all__ = [
     "AnalysisPass", "BlockPass", "CancelInverses", "Canonicalize", "CircuitPass",
-    "CircuitStats", "CollectStats", "FixedPoint", "Merge1Q", "Pass", "PassManager",
+    "CircuitStats", "CollectStats", "FixedPoint", "Fuse", "Merge1Q", "Pass", "PassManager",
     "PassRecord", "PassReport", "PropertySet", "available_passes", "circuit_stats",
     "parse_pipeline", "pass_class", "preset", "program_stats", "register_pass",
 ]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...ir import Measure, QCompileError, Reset
+from .plan import Plan
 from .steps import Conditional, KernelStep, Step
 
 #: Each measurement or reset of a qubit in superposition can double the branches; past this
@@ -39,7 +40,7 @@ def initial_branch(num_qubits: int, num_clbits: int, batch: int, dtype) -> Branc
 def run_steps(steps: tuple[Step, ...], branches: list[Branch]) -> list[Branch]:
     """Apply bound steps to every branch, splitting branches where the circuit measures."""
     for step in steps:
-        if isinstance(step, KernelStep):
+        if isinstance(step, (KernelStep, Plan)):
             for branch in branches:
                 step.apply(branch.states)
         elif isinstance(step, Measure):

@@ -15,6 +15,8 @@ from ...ir import Circuit, Counts, ExpVal, Probs, QCompileError, State
 from ...ir.program import PAULIS, Output, PauliTerm
 from . import kernels
 from .branches import Branch, initial_branch, run_steps
+from .batch_readout import evaluate_unitary
+from .plan import Plan, fuse_steps
 from .steps import bind_steps, compile_circuit
 
 
@@ -35,7 +37,12 @@ def simulate(circuit: Circuit, output: Output, values: Mapping[str, np.ndarray] 
         except (TypeError, ValueError) as err:
             raise QCompileError(f"counts: {seed!r} is not a usable seed ({err})") from None
         return rng.multinomial(output.shots, distribution)
-    branches = _run(circuit, values, dtype)
+    steps, batch, dtype = _prepare(circuit, values, dtype)
+    if isinstance(output, (ExpVal, Probs)) and all(isinstance(s, Plan) for s in steps):
+        return evaluate_unitary(steps[0] if steps else None, circuit.num_qubits, batch, output,
+                                dtype, _expectation, _marginal)
+    branches = run_steps(steps, [initial_branch(circuit.num_qubits, circuit.num_clbits, batch,
+                                                dtype)])
     if isinstance(output, State):
         if len(branches) > 1:
             raise QCompileError(
@@ -70,6 +77,13 @@ def outcome_probabilities(circuit: Circuit, values: Mapping[str, np.ndarray] | N
 
 
 def _run(circuit: Circuit, values, dtype) -> list[Branch]:
+    steps, batch, dtype = _prepare(circuit, values, dtype)
+    start = initial_branch(circuit.num_qubits, circuit.num_clbits, batch, dtype)
+    return run_steps(steps, [start])
+
+
+def _prepare(circuit: Circuit, values, dtype) -> tuple[tuple, int, np.dtype]:
+    """Check the dtype, bind the values and fuse: the steps to run, and the batch size."""
     try:
         dtype = np.dtype(dtype)
     except TypeError:
@@ -79,8 +93,8 @@ def _run(circuit: Circuit, values, dtype) -> list[Branch]:
                             f"not {dtype}")
     steps = compile_circuit(circuit, dtype)
     env, batch = _bind_values(circuit, values)
-    start = initial_branch(circuit.num_qubits, circuit.num_clbits, batch, dtype)
-    return run_steps(bind_steps(steps, env, dtype), [start])
+    fused = fuse_steps(bind_steps(steps, env, dtype), circuit.num_qubits, dtype, batch)
+    return fused, batch, dtype
 
 
 def _bind_values(circuit: Circuit, values) -> tuple[dict[str, np.ndarray], int]:

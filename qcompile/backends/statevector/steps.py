@@ -105,7 +105,9 @@ def _lower(ops, dtype) -> tuple[Step, ...]:
             else:
                 steps.append(SymbolicGate(op))
         elif isinstance(op, Unitary):
-            steps.append(kernel_step(op.qubits, op.matrix, False, dtype))
+            # Fused diagonal blocks (the ``fuse`` pass) keep the cheap diagonal kernel.
+            diagonal = bool(np.all(op.matrix == np.diag(np.diag(op.matrix))))
+            steps.append(kernel_step(op.qubits, op.matrix, diagonal, dtype))
         elif isinstance(op, (Measure, Reset)):
             steps.append(op)
         elif isinstance(op, IfElse):

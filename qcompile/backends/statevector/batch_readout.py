@@ -1,0 +1,72 @@
+"""Read-outs of unitary circuits for a batch without holding the batch's states.
+
+A batch of ``B`` states of ``n`` qubits is ``B * 2**n`` amplitudes, yet expectation values
+and probabilities are only ``B * k`` numbers. Here at most one state per thread exists at a
+time: small circuits (one cluster) run sample by sample inside one parallel kernel that
+writes only the read-out; larger ones run ``threads`` samples at a time through the plan's
+clusters, reusing one ``(threads, 2**n)`` buffer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import get_num_threads
+
+from ...ir import ExpVal, Probs
+from . import tape as tp
+from .branches import Branch
+from .plan import Plan
+
+
+def evaluate_unitary(plan: Plan | None, num_qubits: int, batch: int, output: ExpVal | Probs,
+                     dtype, expectation, marginal) -> np.ndarray:
+    """``output`` for every sample of a circuit whose whole body is ``plan`` (None: no
+    gates). ``expectation(observable, branches)`` and ``marginal(probabilities, qubits)`` are
+    the state-based read-outs used for large states, chunk by chunk."""
+    real = np.dtype(dtype).type(0).real.dtype
+    qubits = tuple(output.qubits or range(num_qubits)) if isinstance(output, Probs) else ()
+    clusters = plan.clusters if plan is not None else ()
+    if len(clusters) <= 1 and (not clusters or np.array_equal(clusters[0].qubits,
+                                                              np.arange(num_qubits))):
+        return _in_kernel(plan, clusters, num_qubits, batch, output, qubits).astype(real)
+    width = len(output.observables) if isinstance(output, ExpVal) else 2 ** len(qubits)
+    out = np.zeros((batch, width), dtype=real)
+    chunk = max(1, get_num_threads())
+    states = np.empty((min(chunk, batch), 2 ** num_qubits), dtype=dtype)
+    for first in range(0, batch, chunk):
+        part = states[:min(chunk, batch - first)]
+        part[:] = 0
+        part[:, 0] = 1
+        plan.apply(part, first)
+        if isinstance(output, ExpVal):
+            branch = [Branch((), part)]
+            for column, observable in enumerate(output.observables):
+                out[first:first + len(part), column] = expectation(observable, branch)
+        else:
+            out[first:first + len(part)] = marginal(part.real ** 2 + part.imag ** 2, qubits)
+    return out
+
+
+def _in_kernel(plan, clusters, num_qubits, batch, output, qubits) -> np.ndarray:
+    tape = clusters[0].tape if clusters else np.zeros((0, tp.HEADER + tp.MAX_WIDTH), np.int64)
+    shared = plan.shared if plan is not None else np.zeros(1, np.complex128)
+    per_sample = plan.per_sample if plan is not None else np.zeros((1, 1), np.complex128)
+    terms = []
+    if isinstance(output, ExpVal):
+        for column, observable in enumerate(output.observables):
+            for term in observable:
+                flip = sum(1 << q for q, p in term.paulis if p in "XY")
+                sign = sum(1 << q for q, p in term.paulis if p in "YZ")
+                weight = term.coeff * 1j ** sum(p == "Y" for _, p in term.paulis)
+                terms.append((flip, sign, weight, column))
+        width = len(output.observables)
+    else:
+        width = 2 ** len(qubits)
+    flips, signs, weights, columns = (np.array([t[k] for t in terms], dtype=kind)
+                                      for k, kind in enumerate((np.int64, np.int64,
+                                                                np.complex128, np.int64)))
+    out = np.zeros((batch, width))
+    mode = tp.EXPECTATION if isinstance(output, ExpVal) else tp.PROBABILITIES
+    tp.run_batch_readout(num_qubits, tape, shared, per_sample, batch, mode, flips, signs,
+                         weights, columns, np.array(qubits, dtype=np.int64), out)
+    return out
