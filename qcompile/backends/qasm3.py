@@ -16,10 +16,9 @@ What the output looks like, and why:
 Options adapt the text to stricter consumers (see docs/qasm.md): ``single_creg`` for those
 that take one bit register and test bits one at a time (Amazon Braket), ``basis`` for those
 that only know a few gates, ``decompose_unitaries`` for those that read no ``gate``
-definitions.
-
-Qiskit's importers cannot read function calls (``sin(x_0)``) or ``**``; both are valid
-OpenQASM 3 and are emitted as such.
+definitions, ``hoist_functions`` for those that cannot evaluate function calls (``sin(x_0)``)
+or ``**`` (Qiskit's importers): such angles become inputs that the caller computes from
+:func:`hoisted_angles`.
 """
 
 from __future__ import annotations
@@ -46,7 +45,8 @@ _BINARY = {op: ast.BinaryOperator[op] for op in ("+", "-", "*", "/", "**")}
 
 
 def emit_qasm3(circuit: Circuit, *, decompose_unitaries: bool = False,
-               basis: tuple[str, ...] | None = None, single_creg: bool = False) -> str:
+               basis: tuple[str, ...] | None = None, single_creg: bool = False,
+               hoist_functions: bool = False) -> str:
     """OpenQASM 3 source for ``circuit``.
 
     ``Unitary`` ops become one ``gate unitary_N`` definition per distinct matrix, synthesized
@@ -65,11 +65,36 @@ def emit_qasm3(circuit: Circuit, *, decompose_unitaries: bool = False,
     no measurement can have written yet is decided here (the bit is 0); if a bit may or may
     not have been written, the register starts as ``"0...0"`` (Braket cannot read an unwritten
     bit; Qiskit's importer rejects initializers, so they appear only when needed).
+
+    ``hoist_functions``: each gate angle whose expression calls a function or uses ``**``
+    becomes an ``input float[64] angle_N;`` (N counting up, skipping names already taken;
+    identical angles share one input), declared after the circuit's own inputs. Arithmetic
+    with ``+ - * /`` stays inline. :func:`hoisted_angles` gives each such input's expression.
     """
+    return openqasm3.dumps(_emit(circuit, decompose_unitaries, basis, single_creg,
+                                 hoist_functions)[0])
+
+
+def hoisted_angles(circuit: Circuit, *, decompose_unitaries: bool = False,
+                   basis: tuple[str, ...] | None = None, single_creg: bool = False
+                   ) -> dict[str, Expr]:
+    """Input name → angle expression for the inputs that ``hoist_functions=True`` declares,
+    in declaration order, for the same other options (they change the angles written).
+
+    Bind each input to ``qcompile.ir.expr.evaluate(expr, values)``.
+    """
+    return _emit(circuit, decompose_unitaries, basis, single_creg, hoist_functions=True)[1]
+
+
+def _emit(circuit: Circuit, decompose_unitaries: bool, basis, single_creg: bool,
+          hoist_functions: bool) -> tuple[ast.Program, dict[str, Expr]]:
+    """The program, and the expressions of its hoisted angle inputs."""
     verify_circuit(circuit)
     if basis is not None:
         basis = tuple(basis)
-    return openqasm3.dumps(_Emitter(circuit, decompose_unitaries, basis, single_creg).program())
+    emitter = _Emitter(circuit, decompose_unitaries, basis, single_creg, hoist_functions)
+    program = emitter.program()
+    return program, {name: expr for expr, name in emitter.hoisted.items()}
 
 
 @dataclass(frozen=True)
@@ -89,11 +114,12 @@ class _Written:
 
 class _Emitter:
     def __init__(self, circuit: Circuit, decompose_unitaries: bool,
-                 basis: tuple[str, ...] | None, single_creg: bool):
+                 basis: tuple[str, ...] | None, single_creg: bool, hoist_functions: bool):
         self.circuit = circuit
         self.decompose_unitaries = decompose_unitaries
         self.basis = basis
         self.single_creg = single_creg
+        self.hoist_functions = hoist_functions
         self.inputs = _input_names(circuit)
         declared = circuit.qregs if single_creg else circuit.qregs + circuit.cregs
         self.taken = _check_names(circuit, declared, self.inputs)
@@ -107,6 +133,7 @@ class _Emitter:
         self.definitions: dict[str, ast.QuantumGateDefinition] = {}
         self.unitary_names: dict[bytes, str] = {}
         self.used_inputs: set[str] = set()  # single_creg may drop branches, and their inputs
+        self.hoisted: dict[Expr, str] = {}  # angle → its input, in order of first use
         self.written = _Written()
         self.zero_start = False  # a condition may read a bit no measurement has written
 
@@ -114,9 +141,10 @@ class _Emitter:
         body = self.statements(self.circuit.ops)
         header: list[ast.Statement] = [ast.Include("stdgates.inc")]
         header += self.definitions.values()
+        inputs = [name for name in self.inputs if name in self.used_inputs]
         header += [ast.IODeclaration(ast.IOKeyword.input, ast.FloatType(ast.IntegerLiteral(64)),
                                      ast.Identifier(name))
-                   for name in self.inputs if name in self.used_inputs]
+                   for name in inputs + list(self.hoisted.values())]
         header += [ast.QubitDeclaration(ast.Identifier(r.name), ast.IntegerLiteral(r.size))
                    for r in self.circuit.qregs]
         header += [ast.ClassicalDeclaration(
@@ -155,14 +183,23 @@ class _Emitter:
             if forms != [op]:
                 return [s for form in forms for s in self.gate(form)]
         name = op.name
-        self.used_inputs.update(parameter_name(s) for p in op.params for s in symbols(p))
-        arguments = [expression(p) for p in op.params]
+        arguments = [self.argument(p) for p in op.params]
         operands = [self.qubit(q) for q in op.qubits]
         if name not in self.definitions and (definition := gate_definition(op.name)):
             if self.decompose_unitaries:
                 return inline_definition(op.name, arguments, operands)
             self.definitions[name] = definition
         return [ast.QuantumGate([], ast.Identifier(name), arguments, operands)]
+
+    def argument(self, param: Expr) -> ast.Expression:
+        """A gate argument: the angle's expression, or the hoisted input standing for it."""
+        param = fold(param)
+        if self.hoist_functions and _calls_function(param):
+            if param not in self.hoisted:
+                self.hoisted[param] = self.fresh_name("angle")
+            return ast.Identifier(self.hoisted[param])
+        self.used_inputs.update(parameter_name(s) for s in symbols(param))
+        return expression(param)
 
     def unitary(self, op: Unitary) -> list[ast.Statement]:
         if self.basis is not None:
@@ -271,28 +308,34 @@ class _Emitter:
 # --- expressions ---------------------------------------------------------------------------
 
 def expression(expr: Expr) -> ast.Expression:
-    """The OpenQASM 3 expression for an IR parameter expression (constants folded first)."""
-    return _expression(fold(expr))
-
-
-def _expression(expr: Expr) -> ast.Expression:
+    """The OpenQASM 3 expression for an IR parameter expression, written as it is (the
+    emitter folds constants first)."""
     if isinstance(expr, Const):
         return number(expr.value)
     if isinstance(expr, Symbol):
         return ast.Identifier(parameter_name(expr))
     if isinstance(expr, Unary):
         if expr.op == "neg":
-            return ast.UnaryExpression(ast.UnaryOperator["-"], _expression(expr.arg))
+            return ast.UnaryExpression(ast.UnaryOperator["-"], expression(expr.arg))
         # IR function names are OpenQASM 3's builtin names (``log`` is the natural log in both).
-        return ast.FunctionCall(ast.Identifier(expr.op), [_expression(expr.arg)])
+        return ast.FunctionCall(ast.Identifier(expr.op), [expression(expr.arg)])
     if isinstance(expr, Binary):
-        lhs, rhs = _expression(expr.lhs), _expression(expr.rhs)
+        lhs, rhs = expression(expr.lhs), expression(expr.rhs)
         if expr.op == "**" and isinstance(expr.lhs, Binary) and expr.lhs.op == "**":
             # openqasm3.dumps prints (a ** b) ** c without parentheses, which reads back as
             # a ** (b ** c); a no-op cast float[64](a ** b) keeps the grouping.
             lhs = ast.Cast(ast.FloatType(ast.IntegerLiteral(64)), lhs)
         return ast.BinaryExpression(_BINARY[expr.op], lhs, rhs)
     raise TypeError(f"not an expression: {expr!r}")
+
+
+def _calls_function(expr: Expr) -> bool:
+    """Whether ``expr`` needs more than ``+ - * /`` and negation to evaluate."""
+    if isinstance(expr, Unary):
+        return expr.op != "neg" or _calls_function(expr.arg)
+    if isinstance(expr, Binary):
+        return expr.op == "**" or _calls_function(expr.lhs) or _calls_function(expr.rhs)
+    return False
 
 
 def number(value: float) -> ast.Expression:
