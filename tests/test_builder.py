@@ -155,3 +155,77 @@ def test_value_indexing_gives_symbols():
     assert t[1, 2] == Symbol("t", (1, 2))
     row = t[1]
     assert isinstance(row, np.ndarray) and list(row) == [Symbol("t", (1, k)) for k in range(3)]
+
+
+def test_language_and_builder_agree_on_frozen_weights():
+    """A reservoir: a frozen random layer, then a trainable one; ``frozen`` is still a valid
+    name elsewhere."""
+    text = """
+model reservoir
+input x[2]
+weight fixed[2, 2] frozen
+weight w[2]
+weight frozen frozen
+circuit c(x, fixed, w, frozen) qubits 2 {
+  for k in 0..2 { ry(x[k]) q[k]; rx(fixed[0, k]) q[k]; rz(fixed[1, k] * frozen) q[k] }
+  cx q[0], q[1]
+  for k in 0..2 { ry(w[k]) q[k] }
+}
+y = expval(c(x, fixed, w, frozen), Z0 Z1)
+return y
+"""
+    m = ModelBuilder("reservoir")
+    x = m.input("x", 2)
+    fixed, w = m.weight("fixed", 2, 2, frozen=True), m.weight("w", 2)
+    scale = m.weight("frozen", frozen=True)
+    with m.circuit("c", qubits=2, params=[x, fixed, w, scale]) as c:
+        for k in range(2):
+            c.ry(x[k], k)
+            c.rx(fixed[0, k], k)
+            c.rz(fixed[1, k] * scale[()], k)
+        c.cx(0, 1)
+        for k in range(2):
+            c.ry(w[k], k)
+    m.output(m.expval(c, "Z0 Z1", name="y"))
+    program = m.build()
+    assert program == parse_model(text)
+    assert [(d.name, d.trainable) for d in program.weights] == [
+        ("fixed", False), ("w", True), ("frozen", False)]
+    # a frozen weight is still a weight for binding
+    assert [p.role for p in program.circuit("c").params] == ["input", "weight", "weight",
+                                                             "weight"]
+
+
+def test_a_python_function_is_the_builders_gate_definition():
+    """``gate`` in the language is inlined like calling a Python function in the builder."""
+    text = """
+model ring
+input x[4]
+weight w[4]
+gate block(a, b) q0, q1 { ry(a) q0; cx q0, q1; rz(b) q1 }
+gate twice(t) u, v { block(t[0], 2 * t[1]) u, v; block(t[1], t[0]) v, u }
+circuit c(x, w) qubits 4 {
+  for j in 0..4 { block(w[j], x[j]) q[j], q[(j + 1) % 4] }
+  twice(x) q[3], q[0]
+}
+y = expval(c(x, w), Z0)
+return y
+"""
+
+    def block(c, a, b, q0, q1):
+        c.ry(a, q0)
+        c.cx(q0, q1)
+        c.rz(b, q1)
+
+    def twice(c, t, u, v):
+        block(c, t[0], 2 * t[1], u, v)
+        block(c, t[1], t[0], v, u)
+
+    m = ModelBuilder("ring")
+    x, w = m.input("x", 4), m.weight("w", 4)
+    with m.circuit("c", qubits=4, params=[x, w]) as c:
+        for j in range(4):
+            block(c, w[j], x[j], j, (j + 1) % 4)
+        twice(c, x, 3, 0)
+    m.output(m.expval(c, "Z0", name="y"))
+    assert m.build() == parse_model(text)

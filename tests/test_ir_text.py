@@ -111,7 +111,7 @@ def every_kind_program(rng) -> Program:
     bell = Circuit("bell pair", (Register("q", 2),), (), (), (Gate("h", (0,)),
                                                             Gate("cx", (0, 1))))
     return Program(inputs=(TensorDecl("x", (2,)),),
-                   weights=(TensorDecl("theta", (2, 2)), TensorDecl("s"),
+                   weights=(TensorDecl("theta", (2, 2)), TensorDecl("s", trainable=False),
                             TensorDecl("W", (3, 3)), TensorDecl("b", (3,)),
                             TensorDecl("M", (3, 3))),
                    circuits=(circuit, bell), body=(*calls, *_every_tensor_op_body()),
@@ -128,6 +128,22 @@ def test_program_with_every_kind_round_trips(rng):
     assert "if (c == 2) {" in text and "if ([c[1], c[0]] == 3) {" in text
     assert "if (flag[0] == 0) {" in text and "if ([] == 0) {" in text
     assert "expval(0.5 * Z0 Z1 + X2, -Y3 - 0.0 * I0 + 0.25, 1.0)" in text
+    assert "weight s: [] frozen\n" in text and "weight theta: [2, 2]\n" in text
+
+
+def test_frozen_weights_round_trip_and_older_text_stays_trainable():
+    """``frozen`` is the only difference between a fixed and a trainable weight; text written
+    before the word existed parses to trainable weights."""
+    circuit = Circuit("c", (Register("q", 1),), (), (Param("r", "weight", (2,)),),
+                      (Gate("ry", (0,), (Symbol("r", (0,)),)),
+                       Gate("rz", (0,), (Symbol("r", (1,)),))))
+    call = QuantumCall("z", "c", (("r", "r"),), ExpVal(((PauliTerm(1.0, ((0, "Z"),)),),)))
+    frozen = Program((), (TensorDecl("r", (2,), trainable=False),), (circuit,), (call,), ("z",))
+    text = assert_round_trip(frozen)
+    assert "  weight r: [2] frozen\n" in text
+    trainable = parse_program(text.replace(" frozen", ""))
+    assert trainable.weights == (TensorDecl("r", (2,)),) and trainable.weights[0].trainable
+    assert trainable != frozen
 
 
 def test_unitary_entries_survive_bit_for_bit(rng):

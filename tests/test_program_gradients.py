@@ -175,3 +175,46 @@ def test_non_differentiable_paths_and_bad_cotangents_are_reported():
         program_vjp(program, inputs, {}, {"x": np.ones(2)})
     with pytest.raises(QCompileError, match=r"shape \[2\]"):
         program_vjp(program, inputs, {}, {quantized: np.ones(3)})
+
+
+def frozen_layer_program():
+    """Hybrid fusion: a fixed random layer (frozen) and a trainable layer in one circuit,
+    and a frozen classical projection next to a trainable head."""
+    m = ModelBuilder("fusion")
+    x = m.input("x", 2)
+    fixed, w = m.weight("fixed", 2, frozen=True), m.weight("w", 2)
+    project, head = m.weight("project", 2, 2, frozen=True), m.weight("head", 1, 4)
+    with m.circuit("c", qubits=2, params=[x, fixed, w]) as c:
+        for k in range(2):
+            c.ry(x[k], k)
+            c.rx(fixed[k], k)
+        c.cx(0, 1)
+        for k in range(2):
+            c.ry(w[k] * x[k], k)
+    quantum = m.expval(c, "Z0", "Z1")
+    features = m.concat(quantum, m.linear(x, project))
+    m.output(m.linear(features, head, name="y"))
+    return m.build()
+
+
+def test_frozen_weights_get_no_gradient():
+    """The outputs depend on the frozen weights (their finite-difference gradients are not
+    zero), yet only trainable weights and inputs get gradients, and those are exact."""
+    program = frozen_layer_program()
+    assert [d.name for d in program.weights if not d.trainable] == ["fixed", "project"]
+    rng = np.random.default_rng(5)
+    inputs = {"x": rng.uniform(-1, 1, (3, 2))}
+    weights = {d.name: rng.uniform(-1, 1, d.shape) for d in program.weights}
+    cotangents = {"y": rng.normal(size=(3, 1))}
+    input_grads, weight_grads = program_vjp(program, inputs, weights, cotangents)
+    ref_inputs, ref_weights = program_reference(program, inputs, weights, cotangents)
+    assert_gradients_close(input_grads, ref_inputs)
+    assert_gradients_close(weight_grads, {n: ref_weights[n] for n in ("w", "head")})
+    assert all(np.abs(ref_weights[n]).max() > 1e-3 for n in ("fixed", "project"))
+
+    def loss(outputs):
+        return float(np.sum(cotangents["y"] * outputs["y"])), cotangents
+    value, _, grads = value_and_grad(program, inputs, weights, loss)
+    assert set(grads) == {"w", "head"}
+    assert value == pytest.approx(np.sum(cotangents["y"]
+                                         * run_program(program, inputs, weights)["y"]))

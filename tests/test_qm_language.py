@@ -146,6 +146,73 @@ return y
     assert math.isclose(evaluate(ops[-1].params[0], env), 1.0 - math.pi)
 
 
+def test_gate_definitions_unroll_to_their_bodies():
+    """The ring of the language docs, against the gates written out by hand."""
+    program = parse_model("""
+model ring
+input x[4]
+weight w[4]
+gate block(a, b) q0, q1 { ry(a) q0; cx q0, q1; rz(b) q1 }
+circuit c(x, w) qubits 4 { for j in 0..4 { block(w[j], x[j]) q[j], q[(j + 1) % 4] } }
+y = expval(c(x, w), Z0)
+return y
+""")
+    expected = []
+    for j in range(4):
+        expected += [Gate("ry", (j,), (Symbol("w", (j,)),)), Gate("cx", (j, (j + 1) % 4)),
+                     Gate("rz", ((j + 1) % 4,), (Symbol("x", (j,)),))]
+    assert list(program.circuit("c").ops) == expected
+
+
+def test_nested_gate_definitions_match_qiskit(rng):
+    """Gates using gates and templates, applied to whole registers and permuted qubits, with
+    tensor and computed arguments."""
+    program = parse_model("""
+model nested
+input x[3]
+weight w[2, 3]
+gate rot3(t) a { rz(t[0]) a; ry(t[1]) a; rz(t[2]) a }
+gate entangle(t, s) a, b, c {
+  rot3(t) a
+  crx(2 * s - 1) a, b
+  angle_embedding([s, s ** 2], rotation=rx) b, c
+  rot3([s, t[0] + t[1], cos(t[2])]) c
+  barrier
+}
+circuit c(x, w) qubits 3 {
+  h q
+  rot3(x) q                     # a one-qubit gate on every qubit
+  entangle(w[0], x[1]) q[2], q[0], q[1]
+  entangle(w[1], w[0, 2]) q[0], q[1], q[2]
+}
+y = probs(c(x, w))
+return y
+""")
+
+    def rot3(qc, t, a):
+        qc.rz(t[0], a)
+        qc.ry(t[1], a)
+        qc.rz(t[2], a)
+
+    def entangle(qc, t, s, a, b, c):
+        rot3(qc, t, a)
+        qc.crx(2 * s - 1, a, b)
+        qc.rx(s, b)
+        qc.rx(s ** 2, c)
+        rot3(qc, [s, t[0] + t[1], np.cos(t[2])], c)
+
+    for _ in range(3):
+        x, w = rng.uniform(-np.pi, np.pi, 3), rng.uniform(-np.pi, np.pi, (2, 3))
+        reference = QuantumCircuit(3)
+        reference.h(range(3))
+        for q in range(3):
+            rot3(reference, x, q)
+        entangle(reference, w[0], x[1], 2, 0, 1)
+        entangle(reference, w[1], w[0, 2], 0, 1, 2)
+        assert np.allclose(statevector(program.circuit("c"), {"x": x, "w": w}),
+                           Statevector(reference).data)
+
+
 def test_functions_and_powers_evaluate_like_numpy():
     program = parse_model("""
 model f
@@ -259,6 +326,25 @@ ERRORS = [
     ("y = tanh(x)\n", 1, 1, "no return statement"),
     ("y = tanh(x)\ny = relu(x)\nreturn y\n", 5, 1, "'y' is already defined"),
     ("input x[3]\n", 4, 1, "'x' is already defined"),
+    ("circuit c(x) qubits 2 {\n  ry(x[0] % 2) q[0]\n}\n", 5, 6,
+     "'%' needs numbers known at compile time"),
+    # gate definitions
+    ("gate g(a) u, v { ry(a) u; cx u, v }\ncircuit c(x) qubits 2 {\n  g(x[0]) q[0]\n}\n", 6, 11,
+     "gate 'g' acts on 2 qubit(s), got 1"),
+    ("gate g(a) u { ry(a) u }\ncircuit c(x) qubits 2 {\n  g(x[0], x[1]) q[0]\n}\n", 6, 3,
+     "gate 'g' takes 1 positional parameter(s), got 2"),
+    ("gate g(a) u, v { cx u, v }\ncircuit c(x) qubits 2 {\n  g(x[0]) q[1], q[1]\n}\n", 6, 11,
+     "qubit q[1] is given twice"),
+    ("gate g(a) u { ry(a) v }\n", 4, 21, "'v' is not a qubit of gate 'g' (its qubits are u)"),
+    ("gate g(a) u { ry(a) q[0] }\n", 4, 21, "'q' is not a qubit of gate 'g'"),
+    ("gate g u { x u; g u }\n", 4, 17, "cannot be recursive"),
+    ("gate g u { k u }\ngate k u { g u }\n", 4, 12, "gates defined above it"),
+    ("gate g u { measure u -> c[0] }\n", 4, 12, "only unitary operations"),
+    ("gate rx u { x u }\n", 4, 6, "'rx' is a built-in gate"),
+    ("gate g(t) u { ry(t[5]) u }\ncircuit c(w) qubits 1 {\n  g(w) q[0]\n}\n", 4, 18,
+     "index 5 is out of range for axis 0 of 't' (size 3) (in gate 'g' applied at bad.qm:6:3)"),
+    ("gate g u { ry(x[0]) u }\ncircuit c(x) qubits 1 {\n  g q[0]\n}\n", 4, 15,
+     "'x' is not a parameter of gate 'g'; pass it to the gate as an argument"),
 ]
 
 

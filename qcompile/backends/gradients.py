@@ -7,6 +7,9 @@ unitary circuits and parameter shifts for dynamic ones (mid-circuit measurement,
 feed-forward), with respect to every argument, weights and data alike. Values shared by the
 batch (weights and what is computed from them alone) collect the sum of their per-sample
 cotangents, so weight gradients are batch sums and input gradients stay per sample.
+Frozen weights (``TensorDecl.trainable`` false) get no entry in the weight gradients: they
+are bound like any weight but are not trained, so an optimiser that updates what it is given
+leaves them alone.
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ def program_vjp(program: Program, inputs: Mapping[str, np.ndarray] | None,
 
     ``cotangents`` maps output names to arrays shaped like the outputs of ``run_program``
     (batch first; complex for statevector outputs); outputs left out contribute nothing.
-    Returns ``(input_grads, weight_grads)`` shaped like the given inputs and weights.
+    Returns ``(input_grads, weight_grads)`` shaped like the given inputs and weights;
+    ``weight_grads`` has the trainable weights only (frozen ones are left out).
     """
     values, batch = forward(program, inputs, weights)
     return _backward(program, inputs, values, batch, cotangents)
@@ -55,7 +59,7 @@ def value_and_grad(program: Program, inputs: Mapping[str, np.ndarray] | None,
 
     ``loss(outputs)`` gets the outputs as ``run_program`` returns them and gives back
     ``(value, cotangents)``: the scalar loss and its gradient with respect to each output it
-    uses. Returns ``(value, input_grads, weight_grads)``.
+    uses. Returns ``(value, input_grads, weight_grads)``, trainable weights only.
     """
     values, batch = forward(program, inputs, weights)
     outputs = {name: values[name].broadcast(batch) for name in program.outputs}
@@ -131,5 +135,5 @@ def _result_grads(program: Program, inputs, grads, batch) -> tuple[dict, dict]:
         given = np.shape((inputs or {})[decl.name])
         input_grads[decl.name] = grad.reshape(given)
     weight_grads = {decl.name: grads.get(decl.name, np.zeros(decl.shape))
-                    for decl in program.weights}
+                    for decl in program.weights if decl.trainable}
     return input_grads, weight_grads

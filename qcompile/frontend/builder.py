@@ -358,8 +358,10 @@ class ModelBuilder:
     def input(self, name: str, *shape: int) -> Value:
         return self._declare(self._inputs, name, shape)
 
-    def weight(self, name: str, *shape: int) -> Value:
-        return self._declare(self._weights, name, shape)
+    def weight(self, name: str, *shape: int, frozen: bool = False) -> Value:
+        """A weight shared by the batch; ``frozen`` ones are bound at run time like any
+        weight but not trained (gradients leave them out)."""
+        return self._declare(self._weights, name, shape, trainable=not frozen)
 
     def value(self, name: str) -> Value:
         """The value called ``name`` (declared or computed)."""
@@ -460,13 +462,14 @@ class ModelBuilder:
         return program
 
     # -- internals
-    def _declare(self, decls: list[TensorDecl], name: str, shape) -> Value:
+    def _declare(self, decls: list[TensorDecl], name: str, shape,
+                 trainable: bool = True) -> Value:
         shape = tuple(int(n) for n in shape)
         if any(n < 1 for n in shape):
             raise QCompileError(f"{name!r}: every dimension must be positive, got "
                                 f"{list(shape)}")
         self._check_new(name)
-        decls.append(TensorDecl(name, shape))
+        decls.append(TensorDecl(name, shape, trainable))
         return self._record(name, shape)
 
     def _param_spec(self, p) -> tuple[str, tuple[int, ...]]:

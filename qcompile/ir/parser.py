@@ -207,8 +207,8 @@ class _ProgramBuilder(Transformer):
         return "input", self._placed(TensorDecl(str(name), shape), meta)
 
     @v_args(meta=True, inline=True)
-    def weight_decl(self, meta, name: Token, shape):
-        return "weight", self._placed(TensorDecl(str(name), shape), meta)
+    def weight_decl(self, meta, name: Token, shape, frozen: Token | None):
+        return "weight", self._placed(TensorDecl(str(name), shape, frozen is None), meta)
 
     # circuits
 

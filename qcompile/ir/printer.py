@@ -32,7 +32,8 @@ _INDENT = "  "
 def print_program(program: Program) -> str:
     """The textual IR of ``program`` (``Program.metadata`` is not part of it)."""
     declarations = [f"input {_name(d.name)}: {_shape(d.shape)}" for d in program.inputs]
-    declarations += [f"weight {_name(d.name)}: {_shape(d.shape)}" for d in program.weights]
+    declarations += [f"weight {_name(d.name)}: {_shape(d.shape)}"
+                     + ("" if d.trainable else " frozen") for d in program.weights]
     statements = [_statement(s) for s in program.body]
     if program.outputs:
         statements.append("return " + ", ".join(map(_value, program.outputs)))

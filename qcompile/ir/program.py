@@ -1,9 +1,10 @@
 """A hybrid program: circuits plus the classical dataflow that feeds and reads them.
 
 The body is in SSA form: each statement defines one named value from earlier ones. Program
-inputs (data, with an implicit leading batch axis) and weights (trainable, shared across the
-batch) are values too. A :class:`QuantumCall` binds a circuit's parameters to values and
-names what to read out; a :class:`TensorOp` is one classical operation.
+inputs (data, with an implicit leading batch axis) and weights (shared across the batch,
+trainable unless frozen) are values too. A :class:`QuantumCall` binds a circuit's
+parameters to values and names what to read out; a :class:`TensorOp` is one classical
+operation.
 """
 
 from __future__ import annotations
@@ -19,10 +20,16 @@ PAULIS = "IXYZ"
 
 @dataclass(frozen=True)
 class TensorDecl:
-    """A declared program input or weight with its per-sample shape."""
+    """A declared program input or weight with its per-sample shape.
+
+    ``trainable`` only means something for weights: a frozen weight (``False``) is bound at
+    run time like any weight but is not trained, so gradients leave it out (fixed random
+    layers, reservoirs). Inputs are data and are never trained.
+    """
 
     name: str
     shape: tuple[int, ...] = ()
+    trainable: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "shape", tuple(int(n) for n in self.shape))

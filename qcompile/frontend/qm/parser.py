@@ -3,8 +3,10 @@
 lark parses the text with ``grammar.lark`` (LALR, positions kept on every node); this module
 walks the tree and lowers it through :mod:`qcompile.frontend.builder`, so the language and
 the Python API share every check. Circuit bodies are evaluated, not transformed: ``for`` and
-``repeat`` unroll with loop variables bound to integers, and angles become symbolic
-expressions over the circuit's parameters. Every user mistake is a :class:`QCompileError`
+``repeat`` unroll with loop variables bound to integers, angles become symbolic
+expressions over the circuit's parameters, and an applied ``gate`` definition is inlined: its
+body is evaluated with its parameters bound to the arguments and its qubit names to the
+circuit's qubits. Every user mistake is a :class:`QCompileError`
 pointing at ``file:line:col`` with the source line and a caret.
 """
 
@@ -16,6 +18,7 @@ import operator
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +44,9 @@ POSITIONAL_ATTRS = {
     "dequantize": ("scale", "zero_point"),
 }
 FUNCTIONS = tuple(f for f in UNARY_FUNCTIONS if f != "neg")
-_BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
-_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-              "**": operator.pow}
+_BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "mod": "%"}
+#: Statements a gate definition may not hold: gates are unitary.
+_NON_UNITARY = {"measure": "measure", "reset": "reset", "if_stmt": "if"}
 _MODEL_HEADER = re.compile(r"(?:\s|#[^\n]*)*model[ \t]+[A-Za-z_]\w*[ \t]*(?:[;#\r\n]|$)")
 
 
@@ -101,6 +104,24 @@ def _describe(terminal: str) -> str:
     return f"'{pattern.value}'" if pattern.type == "str" else terminal.lower()
 
 
+@dataclass(frozen=True)
+class _GateDef:
+    """A ``gate`` definition, kept as its syntax tree and inlined wherever it is applied."""
+
+    name: str
+    params: tuple[str, ...]
+    qubits: tuple[str, ...]
+    body: Tree
+
+
+@dataclass(frozen=True)
+class _GateScope:
+    """While a gate's body is inlined: which gate, and the circuit qubit of each qubit name."""
+
+    gate: _GateDef
+    qubits: dict[str, int]
+
+
 class _Lowering:
     """Walks the parse tree, driving a :class:`~qcompile.frontend.builder.ModelBuilder`."""
 
@@ -108,6 +129,8 @@ class _Lowering:
         self.text, self.filename = text, filename
         self.model: qb.ModelBuilder | None = None
         self.circuits: dict[str, qb.CircuitBuilder] = {}
+        self.gates: dict[str, _GateDef] = {}
+        self.scope: _GateScope | None = None  # set while a gate body is inlined
 
     # -- locations
     def locate(self, node) -> tuple[int, int]:
@@ -147,8 +170,56 @@ class _Lowering:
         self.model.input(str(name), *self.shape(shape))
 
     def weight_decl(self, tree: Tree) -> None:
-        name, shape = tree.children
-        self.model.weight(str(name), *self.shape(shape))
+        name, shape, frozen = tree.children
+        self.model.weight(str(name), *self.shape(shape), frozen=frozen is not None)
+
+    def gate_def(self, tree: Tree) -> None:
+        name, params, qubits, body = tree.children
+        gate = str(name)
+        if gate in GATES or gate in TEMPLATES:
+            kind = "gate" if gate in GATES else "template"
+            raise self.error(f"{gate!r} is a built-in {kind}; give the definition another "
+                             f"name", name)
+        if gate in self.gates or gate in self.circuits or self.model.defines(gate):
+            raise self.error(f"{gate!r} is already defined", name)
+        param_names = [t for t in (params.children if params else ()) if t is not None]
+        seen: set[str] = set()
+        for token in param_names + qubits.children:
+            if str(token) in seen:
+                raise self.error(f"gate {gate!r} has two arguments named {str(token)!r}",
+                                 token)
+            seen.add(str(token))
+        definition = _GateDef(gate, tuple(map(str, param_names)),
+                              tuple(map(str, qubits.children)), body)
+        self.check_gate_body(definition)
+        self.gates[gate] = definition
+
+    def check_gate_body(self, gate: _GateDef) -> None:
+        """What can be checked before the gate is applied: unitary statements only, qubits
+        named by the gate's qubit names, and only gates defined above (so no recursion)."""
+        for node in gate.body.iter_subtrees_topdown():
+            if node.data in _NON_UNITARY:
+                raise self.error(f"gate {gate.name!r} may hold only unitary operations "
+                                 f"(gates, templates, loops, barriers); "
+                                 f"{_NON_UNITARY[node.data]} belongs in a circuit", node)
+            if node.data == "apply":
+                used = node.children[0]
+                if str(used) == gate.name:
+                    raise self.error(f"gate {gate.name!r} applies itself; gate definitions "
+                                     f"cannot be recursive", used)
+                if not (used in GATES or used in TEMPLATES or used in self.gates):
+                    hint = self.hint(str(used), [*GATES, *TEMPLATES, *self.gates])
+                    raise self.error(f"unknown gate or template {str(used)!r} in gate "
+                                     f"{gate.name!r} (a gate can use built-in gates, templates "
+                                     f"and gates defined above it){hint}", used)
+            if node.data == "qarg":
+                qubit, index = node.children
+                if str(qubit) not in gate.qubits:
+                    raise self.error(f"{str(qubit)!r} is not a qubit of gate {gate.name!r} "
+                                     f"(its qubits are {', '.join(gate.qubits)})", qubit)
+                if index is not None:
+                    raise self.error(f"{str(qubit)!r} is a single qubit of gate "
+                                     f"{gate.name!r}; write it without an index", index)
 
     @staticmethod
     def shape(tree: Tree | None) -> tuple[int, ...]:
@@ -156,6 +227,8 @@ class _Lowering:
 
     def circuit_def(self, tree: Tree) -> None:
         name, *params, qubits, bits, body = tree.children
+        if str(name) in self.gates:
+            raise self.error(f"{str(name)!r} is already defined as a gate", name)
         specs = []
         for param in params:
             if param is None:
@@ -174,7 +247,8 @@ class _Lowering:
 
     def assign(self, tree: Tree) -> None:
         target, expr = tree.children
-        if self.model.defines(str(target)) or str(target) in self.circuits:
+        if (self.model.defines(str(target)) or str(target) in self.circuits
+                or str(target) in self.gates):
             raise self.error(f"{str(target)!r} is already defined", target)
         if expr.data in ("name", "number"):
             raise self.error(f"'{target} = ...' must compute something; use the value "
@@ -362,10 +436,60 @@ class _Lowering:
             options = {k: self.option(v, env) for k, v in keywords.items()}
             qubits = None if qargs is None else [
                 q for arg in qargs.children for q in self.qubits(arg, circuit, env)]
+            if qubits is None and self.scope is not None:
+                qubits = list(self.scope.qubits.values())
             circuit.template(op, *tensors, qubits=qubits, **options)
+        elif op in self.gates:
+            self.apply_gate(self.gates[op], tree, circuit, env)
         else:
-            hint = self.hint(op, [*GATES, *TEMPLATES])
+            hint = self.hint(op, [*GATES, *TEMPLATES, *self.gates])
             raise self.error(f"unknown gate or template {op!r}{hint}", name)
+
+    def apply_gate(self, gate: _GateDef, tree: Tree, circuit: qb.CircuitBuilder,
+                   env: dict) -> None:
+        """Inline ``gate``: its parameters take the argument values (angles or tensors) and
+        its qubit names the given qubits; a one-qubit gate applies to a whole register."""
+        _, args, qargs = tree.children
+        positional, keywords = self.split_args(args)
+        usage = f"{gate.name}({', '.join(gate.params)}) {', '.join(gate.qubits)}"
+        if keywords or len(positional) != len(gate.params):
+            raise self.error(f"gate {gate.name!r} takes {len(gate.params)} positional "
+                             f"parameter(s), got {len(positional) + len(keywords)}; it is "
+                             f"defined as {usage}", tree)
+        if qargs is None:
+            raise self.error(f"gate {gate.name!r} needs qubits; it is defined as {usage}", tree)
+        values = dict(zip(gate.params, (self.expr(p, env) for p in positional)))
+        qubit_lists = [self.qubits(q, circuit, env) for q in qargs.children]
+        if len(gate.qubits) == 1 and len(qubit_lists) == 1:
+            targets = [(q,) for q in qubit_lists[0]]
+        elif len(qubit_lists) != len(gate.qubits):
+            raise self.error(f"gate {gate.name!r} acts on {len(gate.qubits)} qubit(s), got "
+                             f"{len(qubit_lists)}; it is defined as {usage}", qargs)
+        else:
+            targets = [tuple(self.single(q, lst) for q, lst in zip(qargs.children, qubit_lists))]
+            repeated = [q for q in targets[0] if targets[0].count(q) > 1]
+            if repeated:
+                raise self.error(f"qubit q[{repeated[0]}] is given twice to gate "
+                                 f"{gate.name!r}", qargs)
+        for qubits in targets:
+            with self.inlining(gate, dict(zip(gate.qubits, qubits)), tree):
+                self.block(gate.body, circuit, values)
+
+    @contextmanager
+    def inlining(self, gate: _GateDef, qubits: dict[str, int], use: Tree) -> Iterator[None]:
+        """Evaluate a gate body on ``qubits``; errors inside it also name where it was
+        applied, since the same body is inlined at every use."""
+        outer, self.scope = self.scope, _GateScope(gate, qubits)
+        try:
+            yield
+        except QCompileError as err:
+            line, column = self.locate(use)
+            raise type(err)(f"{err.message} (in gate {gate.name!r} applied at "
+                            f"{self.filename}:{line}:{column})",
+                            err.location or location_in(self.text, self.filename, line,
+                                                        column)) from None
+        finally:
+            self.scope = outer
 
     def option(self, tree, env):
         """A template option: a bare word such as ``ry`` or ``linear``, or a constant."""
@@ -388,7 +512,8 @@ class _Lowering:
 
     def q_barrier(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:
         (qargs,) = tree.children
-        qubits = [] if qargs is None else [
+        everything = [] if self.scope is None else list(self.scope.qubits.values())
+        qubits = everything if qargs is None else [
             q for arg in qargs.children for q in self.qubits(arg, circuit, env)]
         circuit.barrier(*qubits)
 
@@ -419,6 +544,8 @@ class _Lowering:
             self.block(body, circuit, env)
 
     def qubits(self, qarg: Tree, circuit: qb.CircuitBuilder, env: dict) -> list[int]:
+        if self.scope is not None:  # names checked by check_gate_body
+            return [self.scope.qubits[str(qarg.children[0])]]
         return self.register(qarg, env, "q", circuit.num_qubits, "qubit")
 
     def bits(self, qarg: Tree, circuit: qb.CircuitBuilder, env: dict) -> list[int]:
@@ -487,6 +614,12 @@ class _Lowering:
             return env[name]
         if name == "pi":
             return math.pi
+        if self.scope is not None and name in self.scope.qubits:
+            raise self.error(f"{name!r} is a qubit of gate {self.scope.gate.name!r}, not an "
+                             f"angle", token)
+        if self.scope is not None and self.model.defines(name):
+            raise self.error(f"{name!r} is not a parameter of gate {self.scope.gate.name!r}; "
+                             f"pass it to the gate as an argument", token)
         if self.model is not None and self.model.defines(name):
             raise self.error(f"{name!r} is not a parameter of this circuit; add it to the "
                              f"circuit's parameter list", token)
@@ -508,7 +641,8 @@ class _Lowering:
         return f"; did you mean {close[0]!r}?" if close else ""
 
 
-_PHRASES = {"index": "indexing", "list": "a list", "pow": "'**'", "expval": "expval"}
+_PHRASES = {"index": "indexing", "list": "a list", "pow": "'**'", "mod": "'%'",
+            "expval": "expval"}
 
 
 def _elementwise(function, *args):
@@ -528,6 +662,17 @@ def _scalar_array(value) -> np.ndarray:
     array = np.empty((), dtype=object)
     array[()] = value
     return array
+
+
+def _modulo(x, y):
+    if isinstance(x, Expr) or isinstance(y, Expr):
+        raise QCompileError("'%' needs numbers known at compile time (loop variables and "
+                            "constants), not parameters")
+    return x % y
+
+
+_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+              "**": operator.pow, "%": _modulo}
 
 
 def _binary(op: str, a, b):
