@@ -6,7 +6,7 @@ from finite_differences import assert_gradients_close, gradients_by_differences
 from random_circuits import random_circuit, random_observables
 from scipy.stats import unitary_group
 
-from qcompile.backends.statevector import simulate
+from qcompile.backends.statevector import plan, simulate
 from qcompile.backends.statevector.adjoint import adjoint_vjp
 from qcompile.backends.statevector.gate_angles import ANGLE_FORMS, gate_derivative
 from qcompile.ir import (GATES, Circuit, Counts, ExpVal, Gate, Measure, Param, PauliTerm, Probs,
@@ -134,3 +134,38 @@ def test_bad_readouts_and_cotangents_are_reported():
         adjoint_vjp(circuit, ExpVal(((PauliTerm(1.0, ((5, "Z"),)),),)), {"t": 0.3}, [[1.0]])
     with pytest.raises(QCompileError, match="needs a value"):
         adjoint_vjp(circuit, z0, {}, [[1.0]])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_per_gate_sweep_matches_finite_differences(seed, monkeypatch):
+    """With no state small enough to run whole, ExpVal and Probs take the per-gate sweep."""
+    monkeypatch.setattr(plan, "WHOLE_STATE_QUBITS", 0)
+    rng = np.random.default_rng(300 + seed)
+    circuit = random_circuit(rng, num_qubits=2 + seed % 3, length=20, dynamic=False,
+                             symbolic=True)
+    values = {"x": rng.uniform(-np.pi, np.pi, (3, 2)), "w": rng.uniform(-np.pi, np.pi, 3)}
+    output = random_observables(rng, circuit.num_qubits) if seed % 2 else Probs((0,))
+    cotangent = rng.normal(size=(3, 2))
+    assert_gradients_close(adjoint_vjp(circuit, output, values, cotangent),
+                           reference_vjp(circuit, output, values, cotangent, {"x"}))
+
+
+def test_whole_sample_sweep_on_a_layered_network_matches_finite_differences():
+    """The benchmark's QNN shape (merged RY·RZ runs per qubit, CNOT ring, per-sample inputs
+    merged into the first run) with a batch larger than the thread count."""
+    n, layers = 5, 2
+    ops = [Gate("ry", (q,), [Symbol("x", (q,))]) for q in range(n)]
+    for layer in range(layers):
+        for q in range(n):
+            ops += [Gate("ry", (q,), [Symbol("w", (layer, q, 0))]),
+                    Gate("rz", (q,), [Symbol("w", (layer, q, 1))])]
+        ops += [Gate("cx", (q, (q + 1) % n)) for q in range(n)]
+    circuit = Circuit("qnn", (Register("q", n),), (), (
+        Param("x", "input", (n,)), Param("w", "weight", (layers, n, 2))), ops)
+    rng = np.random.default_rng(5)
+    values = {"x": rng.uniform(-np.pi, np.pi, (9, n)),
+              "w": rng.uniform(-np.pi, np.pi, (layers, n, 2))}
+    output = ExpVal(((PauliTerm(1.0, ((0, "Z"),)),), (PauliTerm(0.7, ((2, "X"), (3, "Y"))),)))
+    cotangent = rng.normal(size=(9, 2))
+    assert_gradients_close(adjoint_vjp(circuit, output, values, cotangent),
+                           reference_vjp(circuit, output, values, cotangent, {"x"}))

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
+from numba import get_num_threads
 
 from ...ir import (GATES, Barrier, Circuit, Counts, ExpVal, Gate, IfElse, Measure,
                    Probs, QCompileError, Reset, State, Unitary)
@@ -26,9 +27,12 @@ from ...ir.expr import evaluate, is_constant
 from ...ir.gates import gate_matrix
 from ...ir.ops import walk
 from ...ir.program import Output
+
+from . import plan
+from .batch_adjoint import angle_derivatives, backward_tape, circuit_blocks
 from .gate_angles import ParameterGradients, batch_size_hint, gate_derivative
 from .gradient_kernels import add_pauli_string, real_overlaps, serial_when_small
-from .simulate import simulate
+from .simulate import bind, simulate
 from .steps import KernelStep, kernel_step
 
 
@@ -45,10 +49,42 @@ def adjoint_vjp(circuit: Circuit, output: Output, values: Mapping[str, np.ndarra
         raise QCompileError(f"adjoint differentiation of circuit {circuit.name!r} needs a "
                             f"unitary circuit, but it has {reason}; use parameter-shift "
                             f"(param_shift_vjp), which handles dynamic circuits")
-    with serial_when_small(batch_size_hint(circuit, values) << circuit.num_qubits):
+    batch = batch_size_hint(circuit, values)
+    if isinstance(output, (ExpVal, Probs)) and runs_whole_samples(circuit.num_qubits, batch):
+        return _whole_sample_sweep(circuit, output, values, cotangent, dtype)
+    with serial_when_small(batch << circuit.num_qubits):
         # A private copy: the sweep un-applies gates from it in place.
         states = np.array(simulate(circuit, State(), values, dtype=dtype))
         return _sweep(circuit, output, values, cotangent, states, dtype)
+
+
+def runs_whole_samples(num_qubits: int, batch: int) -> bool:
+    """Whether :mod:`.batch_adjoint` (one whole sample per thread) fits: states small enough
+    to run whole, and either a batch that occupies every thread or states so small that one
+    thread does them fastest."""
+    return num_qubits <= plan.WHOLE_STATE_QUBITS and (
+        batch >= get_num_threads() or num_qubits <= plan.LOCAL_QUBITS)
+
+
+def _whole_sample_sweep(circuit, output, values, cotangent, dtype) -> dict[str, np.ndarray]:
+    steps, env, batch, dtype = bind(circuit, values, dtype)
+    what = f"the {type(output).__name__.lower()} readout of circuit {circuit.name!r}"
+    if isinstance(output, ExpVal):
+        for observable in output.observables:
+            for term in observable:
+                _check_term(circuit, term)
+        weights = as_cotangent(cotangent, (batch, len(output.observables)), what)
+    else:
+        weights = as_cotangent(cotangent, (batch, 2 ** len(_probs_qubits(circuit, output))),
+                               what)
+    n = circuit.num_qubits
+    forward = plan.build_plan(list(steps), n, dtype, local_qubits=n) if steps else None
+    backward = backward_tape(circuit_blocks(circuit, env), n, dtype)
+    d_angles = angle_derivatives(forward, backward, n, batch, output, weights)
+    grads = ParameterGradients(circuit, values)
+    for slot, angle in enumerate(backward.angles):
+        grads.add(angle, d_angles[:, slot])
+    return grads.grads
 
 
 def _sweep(circuit, output, values, cotangent, states, dtype) -> dict[str, np.ndarray]:
@@ -128,11 +164,7 @@ def output_costate(circuit: Circuit, output: Output, states: np.ndarray,
         return np.array(as_cotangent(cotangent, (batch, size), what, complex_ok=True),
                         dtype=states.dtype)
     if isinstance(output, Probs):
-        qubits = output.qubits or tuple(range(circuit.num_qubits))
-        if len(set(qubits)) != len(qubits) or not all(0 <= q < circuit.num_qubits
-                                                      for q in qubits):
-            raise QCompileError(f"probs qubits {list(qubits)} must be distinct qubits of "
-                                f"circuit {circuit.name!r}")
+        qubits = _probs_qubits(circuit, output)
         weights = as_cotangent(cotangent, (batch, 2 ** len(qubits)), what)
         basis = np.arange(size)
         outcome = sum(((basis >> q) & 1) << k for k, q in enumerate(qubits))
@@ -153,6 +185,14 @@ def output_costate(circuit: Circuit, output: Output, states: np.ndarray,
         raise QCompileError(f"counts of circuit {circuit.name!r} are sampled, so they have no "
                             f"derivative; differentiate probs (their expectation) instead")
     raise QCompileError(f"unknown readout {output!r}: expected expval, probs or state")
+
+
+def _probs_qubits(circuit: Circuit, output: Probs) -> tuple[int, ...]:
+    qubits = output.qubits or tuple(range(circuit.num_qubits))
+    if len(set(qubits)) != len(qubits) or not all(0 <= q < circuit.num_qubits for q in qubits):
+        raise QCompileError(f"probs qubits {list(qubits)} must be distinct qubits of "
+                            f"circuit {circuit.name!r}")
+    return qubits
 
 
 def _check_term(circuit: Circuit, term) -> None:

@@ -234,11 +234,14 @@ class _Encoder:
         self.per_sample: list[np.ndarray] = []
         self.per_sample_size = 0
 
-    def row(self, item: _Item, local: dict[int, int], cluster: tuple[int, ...]) -> list[int]:
+    def row(self, item: _Item, local: dict[int, int], cluster: tuple[int, ...],
+            spread_diagonals: bool = True) -> list[int]:
+        """A tape row for ``item``; ``spread_diagonals`` turns a shared diagonal into one
+        table over the whole cluster (worth it when diagonals were merged beforehand)."""
         width = len(item.qubits)
         kind = item.permutation()
         values = item.values
-        if kind is None and item.diagonal and values.shape[0] == 1:
+        if kind is None and item.diagonal and values.shape[0] == 1 and spread_diagonals:
             kind, values, width = tp.FULL_DIAGONAL, _spread(item, cluster), 0
         elif kind is None:
             kind = tp.DIAGONAL if item.diagonal else {1: tp.DENSE1, 2: tp.DENSE2}.get(
@@ -246,6 +249,13 @@ class _Encoder:
         source, offset = (0, 0) if kind in (tp.CX, tp.SWAP) else self._store(values)
         qubits = [local[q] for q in item.qubits[:width]] + [0] * (tp.MAX_WIDTH - width)
         return [kind, width, source, offset, *qubits]
+
+    def gradient_row(self, qubits: tuple[int, ...], generator: np.ndarray, slot: int) -> list[int]:
+        """A GRADIENT row: ``generator`` ``(M, d, d)`` on ``qubits`` (identity layout),
+        its term added to angle derivative ``slot``."""
+        source, offset = self._store(generator)
+        padding = [0] * (tp.MAX_WIDTH - len(qubits) - 1)
+        return [tp.GRADIENT, len(qubits), source, offset, *qubits, *padding, slot]
 
     def _store(self, values: np.ndarray) -> tuple[int, int]:
         flat = values.reshape(values.shape[0], -1)

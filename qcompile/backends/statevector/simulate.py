@@ -84,6 +84,13 @@ def _run(circuit: Circuit, values, dtype) -> list[Branch]:
 
 def _prepare(circuit: Circuit, values, dtype) -> tuple[tuple, int, np.dtype]:
     """Check the dtype, bind the values and fuse: the steps to run, and the batch size."""
+    steps, env, batch, dtype = bind(circuit, values, dtype)
+    return fuse_steps(steps, circuit.num_qubits, dtype, batch), batch, dtype
+
+
+def bind(circuit: Circuit, values, dtype) -> tuple[tuple, dict[str, np.ndarray], int, np.dtype]:
+    """Check the dtype and the values and bind them: the bound steps, the values by name,
+    the batch size and the dtype."""
     try:
         dtype = np.dtype(dtype)
     except TypeError:
@@ -93,8 +100,7 @@ def _prepare(circuit: Circuit, values, dtype) -> tuple[tuple, int, np.dtype]:
                             f"not {dtype}")
     steps = compile_circuit(circuit, dtype)
     env, batch = _bind_values(circuit, values)
-    fused = fuse_steps(bind_steps(steps, env, dtype), circuit.num_qubits, dtype, batch)
-    return fused, batch, dtype
+    return bind_steps(steps, env, dtype), env, batch, dtype
 
 
 def _bind_values(circuit: Circuit, values) -> tuple[dict[str, np.ndarray], int]:

@@ -26,6 +26,9 @@ import numpy as np
 from numba import njit, prange
 
 DENSE1, DENSE2, DENSE, DIAGONAL, CX, SWAP, FULL_DIAGONAL = range(7)
+#: Backward tapes only (:mod:`.batch_adjoint`): add Re<G|K|psi> to the angle derivative in
+#: the row's last column.
+GRADIENT = 7
 #: Most qubits of one tape operation (dense blocks and merged diagonals).
 MAX_WIDTH = 10
 HEADER = 4
@@ -111,27 +114,33 @@ def _exchange(a, q0, q1, set0, set1):
 
 
 @njit(cache=True)
+def apply_row(re, im, tape, r, shared, per_sample_row, scratch):
+    """Apply operation ``r`` of ``tape`` to the local buffer ``(re, im)``."""
+    kind, width = tape[r, 0], tape[r, 1]
+    c = shared if tape[r, 2] == 0 else per_sample_row
+    o = tape[r, 3]
+    q0, q1 = tape[r, HEADER], tape[r, HEADER + 1]
+    if kind == DENSE1:
+        _dense1(re, im, q0, c, o)
+    elif kind == DENSE2 or kind == DENSE:
+        _dense(re, im, tape[r, HEADER:HEADER + width], c, o, scratch)
+    elif kind == DIAGONAL:
+        _diagonal(re, im, tape[r, HEADER:HEADER + width], c, o)
+    elif kind == FULL_DIAGONAL:
+        _full_diagonal(re, im, c, o)
+    elif kind == CX:
+        for part in (re, im):
+            _exchange(part, q0, q1, 1 << q0, (1 << q0) | (1 << q1))
+    else:
+        for part in (re, im):
+            _exchange(part, q0, q1, 1 << q0, 1 << q1)
+
+
+@njit(cache=True)
 def run_tape(re, im, tape, shared, per_sample_row, scratch):
     """Apply every operation of ``tape`` to the local buffer ``(re, im)`` in order."""
     for r in range(tape.shape[0]):
-        kind, width = tape[r, 0], tape[r, 1]
-        c = shared if tape[r, 2] == 0 else per_sample_row
-        o = tape[r, 3]
-        q0, q1 = tape[r, HEADER], tape[r, HEADER + 1]
-        if kind == DENSE1:
-            _dense1(re, im, q0, c, o)
-        elif kind == DENSE2 or kind == DENSE:
-            _dense(re, im, tape[r, HEADER:HEADER + width], c, o, scratch)
-        elif kind == DIAGONAL:
-            _diagonal(re, im, tape[r, HEADER:HEADER + width], c, o)
-        elif kind == FULL_DIAGONAL:
-            _full_diagonal(re, im, c, o)
-        elif kind == CX:
-            for part in (re, im):
-                _exchange(part, q0, q1, 1 << q0, (1 << q0) | (1 << q1))
-        else:
-            for part in (re, im):
-                _exchange(part, q0, q1, 1 << q0, 1 << q1)
+        apply_row(re, im, tape, r, shared, per_sample_row, scratch)
 
 
 @njit(cache=True)
