@@ -7,6 +7,7 @@ builds their gate matrices once instead of once per sample.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -77,22 +78,20 @@ def forward(program: Program, inputs: Mapping[str, np.ndarray] | None = None,
     """Every value of the program for a batch, and the batch size (gradients need them all).
 
     ``seed`` makes sampled outputs (counts) reproducible: each quantum call gets its own
-    stream spawned from it. ``execute(circuit, output, values, *, seed)`` runs one circuit
+    stream (:func:`call_seed`). ``execute(circuit, output, values, *, seed)`` runs one circuit
     call (default: the statevector simulator; a hardware executor plugs in here).
     """
     verify_program(program)  # names and shapes are consistent before any work starts
     values = {name: Value(a, True) for name, a in batch_inputs(program, inputs or {}).items()}
     values.update((n, Value(a, False)) for n, a in check_weights(program, weights or {}).items())
     batch = next((v.array.shape[0] for v in values.values() if v.batched), 1)
-    calls = [s for s in program.body if isinstance(s, QuantumCall)]
-    seeds = iter(np.random.SeedSequence(seed).spawn(len(calls)))
     circuits = {c.name: c for c in program.circuits}
     for stmt in program.body:
         if isinstance(stmt, QuantumCall):
             circuit = circuits[stmt.circuit]
             bound, batched = bind_call(circuit, stmt, values)
             result = execute(circuit, stmt.output, bound,
-                             seed=int(next(seeds).generate_state(1)[0]))
+                             seed=call_seed(seed, stmt.result))
             values[stmt.result] = Value(result if batched else result[0], batched)
         elif isinstance(stmt, TensorOp):
             operands = [values[name] for name in stmt.operands]
@@ -101,6 +100,14 @@ def forward(program: Program, inputs: Mapping[str, np.ndarray] | None = None,
                                                for v in operands], stmt.attr_dict)
             values[stmt.result] = Value(result if batched else result[0], batched)
     return values, batch
+
+
+def call_seed(seed: int | None, result: str) -> int:
+    """The sampling seed of the call defining ``result``: it depends on the program seed and
+    that name only, so a pass that adds, removes or reorders other calls leaves this call's
+    samples unchanged."""
+    key = zlib.crc32(result.encode())
+    return int(np.random.SeedSequence(seed, spawn_key=(key,)).generate_state(1)[0])
 
 
 def run_program(program: Program, inputs: Mapping[str, np.ndarray] | None = None,

@@ -11,11 +11,14 @@ from .fusion import Fuse
 from .manager import (FixedPoint, PassManager, PassRecord, PassReport, parse_pipeline,
                       preset)
 from .merge_1q import Merge1Q
+from .quantize import QuantizeAngles, QuantizeWeights
+from .split_independent import SplitIndependent
 from .stats import CircuitStats, CollectStats, circuit_stats, program_stats
 
 __all__ = [
     "AnalysisPass", "BlockPass", "CancelInverses", "Canonicalize", "CircuitPass",
     "CircuitStats", "CollectStats", "FixedPoint", "Fuse", "Merge1Q", "Pass", "PassManager",
-    "PassRecord", "PassReport", "PropertySet", "available_passes", "circuit_stats",
+    "PassRecord", "PassReport", "PropertySet", "QuantizeAngles", "QuantizeWeights",
+    "SplitIndependent", "available_passes", "circuit_stats",
     "parse_pipeline", "pass_class", "preset", "program_stats", "register_pass",
 ]

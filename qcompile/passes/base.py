@@ -135,3 +135,13 @@ def pass_class(name: str) -> type[Pass] | None:
 def available_passes() -> dict[str, str]:
     """Every registered pass name with its one-line description, sorted by name."""
     return {name: _REGISTRY[name].description for name in sorted(_REGISTRY)}
+
+
+def fresh_name(base: str, taken: set[str]) -> str:
+    """``base``, or ``base_2``, ``base_3``, ... if taken; the name is then taken."""
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    taken.add(name)
+    return name
