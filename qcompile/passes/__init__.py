@@ -7,18 +7,21 @@ from .base import (AnalysisPass, BlockPass, CircuitPass, Pass, PropertySet, avai
                    pass_class, register_pass)
 from .cancel_inverses import CancelInverses
 from .canonicalize import Canonicalize
+from .defer_measurements import DeferMeasurements
 from .fusion import Fuse
 from .manager import (FixedPoint, PassManager, PassRecord, PassReport, parse_pipeline,
                       preset)
 from .merge_1q import Merge1Q
 from .quantize import QuantizeAngles, QuantizeWeights
+from .reuse_qubits import ReuseQubits, WidthChange
 from .split_independent import SplitIndependent
 from .stats import CircuitStats, CollectStats, circuit_stats, program_stats
 
 __all__ = [
     "AnalysisPass", "BlockPass", "CancelInverses", "Canonicalize", "CircuitPass",
-    "CircuitStats", "CollectStats", "FixedPoint", "Fuse", "Merge1Q", "Pass", "PassManager",
-    "PassRecord", "PassReport", "PropertySet", "QuantizeAngles", "QuantizeWeights",
-    "SplitIndependent", "available_passes", "circuit_stats",
-    "parse_pipeline", "pass_class", "preset", "program_stats", "register_pass",
+    "CircuitStats", "CollectStats", "DeferMeasurements", "FixedPoint", "Fuse", "Merge1Q",
+    "Pass", "PassManager", "PassRecord", "PassReport", "PropertySet", "QuantizeAngles",
+    "QuantizeWeights", "ReuseQubits", "SplitIndependent", "WidthChange", "available_passes",
+    "circuit_stats", "parse_pipeline", "pass_class", "preset", "program_stats",
+    "register_pass",
 ]

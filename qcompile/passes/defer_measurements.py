@@ -234,12 +234,14 @@ class _Deferral:
             self.wire[qubit] = self.fresh()
 
     def if_else(self, op: IfElse, controls: tuple[Control, ...], depth: int) -> None:
-        live: list[Control] = []
+        live: tuple[Control, ...] | None = ()  # None: the condition is statically false
         for k, bit in enumerate(op.condition.clbits):
             want = (op.condition.value >> k) & 1
             if bit in self.source:
-                live.append((self.source[bit], want))
-            elif want:  # the bit is still 0: the condition is false
+                live = _conjoin(live, (self.source[bit], want))
+            elif want:  # the bit is still 0
+                live = None
+            if live is None:
                 return self.place_all(op.else_body, controls, depth)
         if not live:
             return self.place_all(op.then_body, controls, depth)
@@ -253,8 +255,10 @@ class _Deferral:
             compute_flag = controlled_constant(Gate("x", (self.flags[depth],)), live)
             self.emit(compute_flag)
             then_control, else_control = (self.flags[depth], 1), (self.flags[depth], 0)
-        self.place_all(op.then_body, (*controls, then_control), depth + 1)
-        self.place_all(op.else_body, (*controls, else_control), depth + 1)
+        for body, control in ((op.then_body, then_control), (op.else_body, else_control)):
+            branch_controls = _conjoin(controls, control)  # None: an enclosing branch excludes it
+            if branch_controls is not None:
+                self.place_all(body, branch_controls, depth + 1)
         if compute_flag is not None:
             self.emit(compute_flag)
 

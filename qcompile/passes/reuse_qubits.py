@@ -50,8 +50,8 @@ class WidthChange:
 
 
 def qubit_lifetimes(ops: Sequence[Operation], read_at_end: set[int]) -> list[Lifetime]:
-    """Lifetimes of every used qubit, in order of their end; ``read_at_end`` qubits are
-    extended to index ``len(ops)``."""
+    """Lifetimes of every used qubit (each qubit's in time order); the last lifetime of a
+    ``read_at_end`` qubit extends to index ``len(ops)``."""
     current: dict[int, list] = {}  # qubit -> [start, end, starts_with_reset]
     done = []
     for index, op in enumerate(ops):
