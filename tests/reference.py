@@ -18,9 +18,12 @@ _P1 = np.array([[0, 0], [0, 1]], dtype=complex)
 _LOWER = np.array([[0, 1], [0, 0]], dtype=complex)  # |0><1|: moves |1> to |0> for reset
 
 
-def _ops_as_operators(circuit: Circuit, ops, values):
-    """Qiskit operators of the unitary ops, one circuit each, so Qiskit builds the matrix."""
-    return Operator(to_qiskit(circuit.with_ops(ops), values))
+def _evolve(rho: DensityMatrix, circuit: Circuit, op, values) -> DensityMatrix:
+    """Apply one unitary op through Qiskit's own gate (only on the qubits it touches)."""
+    qc = to_qiskit(circuit.with_ops([op]), values)
+    (instruction,) = qc.data
+    qargs = [qc.find_bit(q).index for q in instruction.qubits]
+    return rho.evolve(Operator(instruction.operation), qargs)
 
 
 def exact_outcomes(circuit: Circuit, values=None) -> dict[tuple[int, ...], DensityMatrix]:
@@ -65,8 +68,7 @@ def _run(circuit, ops, records, values):
                                     else DensityMatrix(updated[key].data + part.data))
             records = updated
         else:
-            unitary = _ops_as_operators(circuit, [op], values)
-            records = {b: r.evolve(unitary) for b, r in records.items()}
+            records = {b: _evolve(r, circuit, op, values) for b, r in records.items()}
     return records
 
 
