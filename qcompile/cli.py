@@ -125,6 +125,8 @@ def _read_csv(path: str) -> np.ndarray:
             if number == 1:  # a header row
                 continue
             raise QCompileError(f"{path}:{number}: not a number in {line.strip()!r}") from None
+    if not rows:
+        raise QCompileError(f"{path}: no rows of numbers")
     if len({len(r) for r in rows}) > 1:
         raise QCompileError(f"{path}: rows have different numbers of columns")
     return np.array(rows, dtype=float)

@@ -125,6 +125,13 @@ def test_unrecognized_content_is_explained(tmp_path):
     assert code == 2 and "cannot tell which language" in err
 
 
+def test_empty_csv_is_explained(tmp_path):
+    csv = tmp_path / "x.csv"
+    csv.write_text("x0,x1\n")
+    code, _, err = run_cli("run", "zoo:zz-vqc", "--inputs", csv)
+    assert code == 2 and "no rows of numbers" in err and "Traceback" not in err
+
+
 def test_bad_csv_names_row(tmp_path):
     csv = tmp_path / "x.csv"
     csv.write_text("x0,x1\n0.1,0.2\n0.3,oops\n")
@@ -137,3 +144,10 @@ def test_passes_and_models_listings():
     assert code == 0 and "cancel-inverses" in out and "merge-1q" in out
     code, out, _ = run_cli("models")
     assert code == 0 and "zoo:daruan" in out
+
+
+def test_complex_inputs_are_refused(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.ones((2, 2)) * 1j)
+    code, _, err = run_cli("run", "zoo:zz-vqc", "--inputs", path)
+    assert code == 2 and "must hold real numbers, got complex128" in err

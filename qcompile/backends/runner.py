@@ -45,7 +45,7 @@ def batch_inputs(program: Program, inputs: Mapping[str, np.ndarray]) -> dict[str
     for decl in program.inputs:
         if decl.name not in inputs:
             raise QCompileError(f"input {decl.name!r} (shape {list(decl.shape)}) is not given")
-        array = np.asarray(inputs[decl.name], dtype=float)
+        array = _real_array(inputs[decl.name], f"input {decl.name!r}")
         if array.shape == decl.shape:
             array = array[None]
         if array.shape[1:] != decl.shape:
@@ -59,12 +59,21 @@ def batch_inputs(program: Program, inputs: Mapping[str, np.ndarray]) -> dict[str
     return out
 
 
+def _real_array(value, what: str) -> np.ndarray:
+    """Inputs and weights are real numbers; anything else is refused, never silently cast."""
+    array = np.asarray(value)
+    if np.iscomplexobj(array) or not (np.issubdtype(array.dtype, np.number)
+                                      or array.dtype == bool):
+        raise QCompileError(f"{what} must hold real numbers, got {array.dtype} values")
+    return array.astype(float)
+
+
 def check_weights(program: Program, weights: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     out = {}
     for decl in program.weights:
         if decl.name not in weights:
             raise QCompileError(f"weight {decl.name!r} (shape {list(decl.shape)}) is not given")
-        array = np.asarray(weights[decl.name], dtype=float)
+        array = _real_array(weights[decl.name], f"weight {decl.name!r}")
         if array.shape != decl.shape:
             raise QCompileError(f"weight {decl.name!r} has shape {list(array.shape)}; "
                                 f"expected {list(decl.shape)}")
