@@ -169,3 +169,28 @@ def test_whole_sample_sweep_on_a_layered_network_matches_finite_differences():
     cotangent = rng.normal(size=(9, 2))
     assert_gradients_close(adjoint_vjp(circuit, output, values, cotangent),
                            reference_vjp(circuit, output, values, cotangent, {"x"}))
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_whole_sample_sweep_with_opening_blocks_and_permutations(n):
+    """Opening blocks (several angles on one qubit, never un-applied), a qubit whose first
+    gate is a cx, swap ladders and rings merged into PERMUTE rows, 1- and 2-qubit states
+    (the overlap loops for bits 0 and 1); ExpVal and Probs against finite differences."""
+    ops = [Gate("rx", (q,), [Symbol("x", (q,))]) for q in range(max(n - 1, 1))]
+    ops += [Gate("ry", (0,), [Symbol("w", (0,))]), Gate("rz", (0,), [Symbol("w", (1,))])]
+    for layer in range(2):
+        ops += [Gate("swap", (q, q + 1)) for q in range(n - 1)]
+        ops += [Gate("cx", (q, (q + 1) % n)) for q in range(n)] if n > 1 else []
+        ops += [Gate("ry", (q,), [Symbol("w", (2 + (layer * n + q) % 4,))]) for q in range(n)]
+        ops += [Gate("u", (q,), [Symbol("w", (1,)), 0.3, Symbol("w", (0,))])
+                for q in range(n)]
+    circuit = Circuit("opening", (Register("q", n),), (), (
+        Param("x", "input", (max(n - 1, 1),)), Param("w", "weight", (6,))), ops)
+    rng = np.random.default_rng(n)
+    values = {"x": rng.uniform(-np.pi, np.pi, (6, max(n - 1, 1))),
+              "w": rng.uniform(-np.pi, np.pi, 6)}
+    for output in (random_observables(rng, n), Probs(tuple(range(n))[::-1])):
+        width = 2 if isinstance(output, ExpVal) else 2 ** n
+        cotangent = rng.normal(size=(6, width))
+        assert_gradients_close(adjoint_vjp(circuit, output, values, cotangent),
+                               reference_vjp(circuit, output, values, cotangent, {"x"}))

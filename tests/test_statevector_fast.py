@@ -11,9 +11,11 @@ import pytest
 from qiskit.quantum_info import SparsePauliOp, Statevector
 from random_circuits import random_circuit, random_values
 from reference import final_density_matrix, outcome_distribution
+from scipy.stats import unitary_group
 
 from qcompile.backends.qiskit_circuit import to_qiskit
 from qcompile.backends.statevector import outcome_probabilities, plan, simulate
+from qcompile.backends.statevector import tape as tp
 from qcompile.backends.statevector.steps import bind_steps, compile_circuit
 from qcompile.ir import (Circuit, ExpVal, Gate, Param, PauliTerm, Probs, Register, State,
                          Symbol, Unitary)
@@ -160,3 +162,66 @@ def test_batch_expval_memory_stays_below_one_state_per_sample():
         reference = Statevector(to_qiskit(circuit, {"x": x[b]}))
         assert result[b, 0] == pytest.approx(
             reference.expectation_value(SparsePauliOp("I" * (n - 1) + "Z")).real, abs=1e-10)
+
+
+def _ring_network(n: int, layers: int) -> Circuit:
+    """RY(x) on every qubit but the last (whose first gate is a cx: it stays out of the
+    product-state start), then layers of RY, RZ, a CNOT ring and a SWAP ladder."""
+    ops = [Gate("ry", (q,), [Symbol("x", (q,))]) for q in range(n - 1)]
+    for layer in range(layers):
+        if n > 1:
+            ops += [Gate("cx", (q, (q + 1) % n)) for q in range(n)]
+        for q in range(n):
+            ops += [Gate("ry", (q,), [Symbol("w", (layer, q, 0))]),
+                    Gate("rz", (q,), [Symbol("w", (layer, q, 1))])]
+        ops += [Gate("swap", (q, q + 1)) for q in range(n - 1)]
+    return Circuit("ring", (Register("q", n),), (), (
+        Param("x", "input", (max(n - 1, 1),)), Param("w", "weight", (layers, n, 2))), ops)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 7])
+@pytest.mark.parametrize("clustered", [False, True])
+def test_product_start_and_permutation_runs_match_qiskit(n, clustered, monkeypatch):
+    """Rings and ladders of cx/swap become PERMUTE gathers (whole states and clusters),
+    the first gate of each qubit is folded into the product-state start of the in-kernel
+    read-out; states and expectation values against Qiskit."""
+    if clustered:
+        monkeypatch.setattr(plan, "LOCAL_QUBITS", 6)
+        monkeypatch.setattr(plan, "IDLE_LOW_BITS", 1)
+        monkeypatch.setattr(plan, "WHOLE_STATE_QUBITS", 0)
+    circuit = _ring_network(n, 2)
+    rng = np.random.default_rng(n)
+    x = rng.uniform(-np.pi, np.pi, (4, max(n - 1, 1)))
+    w = rng.uniform(-np.pi, np.pi, (2, n, 2))
+    bound = plan.fuse_steps(bind_steps(compile_circuit(circuit), {"x": x, "w": w},
+                                       np.complex128), n, np.complex128, 4)
+    kinds = {int(k) for cluster in bound[0].clusters for k in cluster.tape[:, 0]}
+    assert (tp.PERMUTE in kinds) == (n >= plan.MIN_PERMUTATION_RUN)
+    if not clustered:
+        first, rest = tp.split_product_prefix(bound[0].clusters[0].tape, n)
+        assert [q for q in range(n) if first[q, 0] >= 0] == list(range(max(n - 1, 1)))
+        assert len(rest) < len(bound[0].clusters[0].tape)
+    states = simulate(circuit, State(), {"x": x, "w": w})
+    terms = (PauliTerm(0.5, ((0, "Z"),)), PauliTerm(-1.5, ((n - 1, "X"),)))
+    expvals = simulate(circuit, ExpVal((terms,)), {"x": x, "w": w})
+    observable = SparsePauliOp.from_sparse_list([("Z", [0], 0.5), ("X", [n - 1], -1.5)], n)
+    for b in range(4):
+        reference = Statevector(to_qiskit(circuit, {"x": x[b], "w": w}))
+        np.testing.assert_allclose(states[b], reference.data, atol=1e-10)
+        assert expvals[b, 0] == pytest.approx(reference.expectation_value(observable).real,
+                                              abs=1e-10)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_dense_gates_on_the_lowest_bits_match_qiskit(n):
+    """Random single-qubit unitaries on every qubit after entangling gates (so none joins
+    the product start): the stride-specialized loops for bits 0 and 1."""
+    rng = np.random.default_rng(40 + n)
+    ops = [Gate("h", (q,)) for q in range(n)]
+    ops += [Gate("cx", (q, q + 1)) for q in range(n - 1)]
+    ops += [Unitary(unitary_group.rvs(2, random_state=rng), (q,)) for q in range(n)]
+    ops += [Gate("cx", (q + 1, q)) for q in range(n - 1)]
+    ops += [Unitary(unitary_group.rvs(2, random_state=rng), (q,)) for q in reversed(range(n))]
+    circuit = Circuit("low", (Register("q", n),), ops=ops)
+    np.testing.assert_allclose(simulate(circuit, State())[0], qiskit_state(circuit),
+                               atol=1e-12)

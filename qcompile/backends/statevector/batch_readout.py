@@ -2,9 +2,10 @@
 
 A batch of ``B`` states of ``n`` qubits is ``B * 2**n`` amplitudes, yet expectation values
 and probabilities are only ``B * k`` numbers. Here at most one state per thread exists at a
-time: small circuits (one cluster) run sample by sample inside one parallel kernel that
-writes only the read-out; larger ones run ``threads`` samples at a time through the plan's
-clusters, reusing one ``(threads, 2**n)`` buffer.
+time (and its gather buffer when the tape permutes): small circuits (one cluster) run
+sample by sample inside one parallel kernel that writes only the read-out; larger ones run
+``threads`` samples at a time through the plan's clusters, reusing one ``(threads, 2**n)``
+buffer.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def _in_kernel(plan, clusters, num_qubits, batch, output, qubits) -> np.ndarray:
                                                                 np.complex128, np.int64)))
     out = np.zeros((batch, width))
     mode = tp.EXPECTATION if isinstance(output, ExpVal) else tp.PROBABILITIES
-    tp.run_batch_readout(num_qubits, tape, shared, per_sample, batch, mode, flips, signs,
+    first, rest = tp.split_product_prefix(tape, num_qubits)
+    tp.run_batch_readout(num_qubits, first, rest, shared, per_sample, batch, mode, flips, signs,
                          weights, columns, np.array(qubits, dtype=np.int64), out)
     return out

@@ -40,6 +40,9 @@ IDLE_LOW_BITS = 3
 DIAGONAL_LOOKBACK = 24
 #: Widest merged per-sample diagonal (its table of 2**8 entries per sample stays in L1).
 MAX_DIAGONAL_WIDTH = 8
+#: Fewest consecutive cx/swap rows that become one PERMUTE gather (two passes: gather
+#: through a scratch buffer and copy back, against one exchange pass per gate).
+MIN_PERMUTATION_RUN = 4
 
 _CX = np.eye(4)[[0, 3, 2, 1]]
 _SWAP = np.eye(4)[[0, 2, 1, 3]]
@@ -102,6 +105,38 @@ def merge_single_qubit_runs(items: list[_Item]) -> list[_Item]:
         out.append(item)
     for q in list(pending):
         flush(q)
+    return out
+
+
+def float_past_permutations(items: list, qubits_of, is_permutation) -> list:
+    """Reorder ``items`` so that cx/swap runs are not interrupted: each other item moves
+    before the permutations just before it that share none of its qubits (they commute).
+    A CNOT ring after a layer of single-qubit gates then becomes one run, and one gather
+    (:data:`.tape.PERMUTE`) instead of a pass per gate."""
+    out: list = []
+    for item in items:
+        position = len(out)
+        if not is_permutation(item):
+            mine = set(qubits_of(item))
+            while position > 0 and is_permutation(out[position - 1]) and not (
+                    mine & set(qubits_of(out[position - 1]))):
+                position -= 1
+        out.insert(position, item)
+    return out
+
+
+def merge_permutation_rows(rows: list, bits: int, encoder: _Encoder) -> list:
+    """Each run of at least :data:`MIN_PERMUTATION_RUN` consecutive cx/swap tape rows
+    becomes one PERMUTE row over ``bits`` local bits."""
+    out, run = [], []
+    for row in (*rows, None):
+        if row is not None and row[0] in (tp.CX, tp.SWAP):
+            run.append(row)
+            continue
+        out += [encoder.permutation_row(run, bits)] if len(run) >= MIN_PERMUTATION_RUN else run
+        run = []
+        if row is not None:
+            out.append(row)
     return out
 
 
@@ -217,8 +252,11 @@ def build_plan(steps: list[KernelStep], num_qubits: int, dtype,
         idle = idle[:local_qubits - len(touched)]
         qubits = idle[:idle_low] + sorted(touched | set(idle[idle_low:]))
         local = {q: k for k, q in enumerate(qubits)}
-        merged = _merge_diagonal_runs(chosen, len(qubits))
-        rows = [encoder.row(item, local, tuple(qubits)) for item in merged]
+        merged = float_past_permutations(_merge_diagonal_runs(chosen, len(qubits)),
+                                         lambda item: item.qubits,
+                                         lambda item: item.permutation() is not None)
+        rows = merge_permutation_rows([encoder.row(item, local, tuple(qubits))
+                                       for item in merged], len(qubits), encoder)
         clusters.append(Cluster(np.array(qubits, dtype=np.int64), np.array(
             rows, dtype=np.int64).reshape(-1, tp.HEADER + tp.MAX_WIDTH)))
     return Plan(tuple(clusters), *encoder.arrays())
@@ -249,6 +287,12 @@ class _Encoder:
         source, offset = (0, 0) if kind in (tp.CX, tp.SWAP) else self._store(values)
         qubits = [local[q] for q in item.qubits[:width]] + [0] * (tp.MAX_WIDTH - width)
         return [kind, width, source, offset, *qubits]
+
+    def permutation_row(self, rows: list, bits: int) -> list[int]:
+        """One PERMUTE row for a run of CX/SWAP ``rows`` over ``bits`` local bits."""
+        sources = np.array(tp.permutation_sources(rows, bits), dtype=float)[None]
+        _, offset = self._store(sources)
+        return [tp.PERMUTE, bits, 0, offset] + [0] * tp.MAX_WIDTH
 
     def gradient_row(self, qubits: tuple[int, ...], generator: np.ndarray, slot: int) -> list[int]:
         """A GRADIENT row: ``generator`` ``(M, d, d)`` on ``qubits`` (identity layout),
