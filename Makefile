@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check qcompile tests benchmarks
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m benchmarks
 
 clean:
