@@ -1,6 +1,7 @@
 """QASMBench end to end: every circuit of at most 20 qubits compiles at -O0, -O1 and -O2,
-simulates to the state Qiskit computes for the original file, and emits OpenQASM 3 that
-Qiskit's importer and the reference parser accept."""
+simulates to the state qiskit-aer computes for the original file (fidelity 1 - 1e-9 at every
+level, amplitudes to 1e-10 unoptimized), and emits OpenQASM 3 that Qiskit's importer and the
+reference parser accept."""
 
 from __future__ import annotations
 
@@ -62,6 +63,9 @@ def test_compiles_simulates_and_emits(path, circuit):
         if not _dynamic(compiled):
             state = simulate(compiled.with_ops(_without_measurements(compiled.ops)), State())[0]
             assert abs(np.vdot(expected, state)) ** 2 >= 1 - 1e-9, f"-O{level}"
+            if level == 0:  # amplitudes too, after aligning the unobservable global phase
+                phase = np.vdot(state, expected)
+                np.testing.assert_allclose(state * phase / abs(phase), expected, atol=1e-10)
         else:
             # Measurements feed conditions here, so compare what the circuit measures: the
             # exact distribution of classical records against Aer's 20000 shots (expected
