@@ -30,7 +30,9 @@ from ...ir import Barrier, Circuit, ExpVal, Probs, Unitary
 from ...ir.expr import Expr, evaluate, is_constant
 from ...ir.gates import GATES, gate_matrix
 from . import tape as tp
+from .batch_readout import pauli_masks
 from .gate_angles import gate_derivative
+from .kernels import column_offsets
 from .plan import Plan, _Encoder, _Item, float_past_permutations, merge_permutation_rows
 
 EXPECTATION, PROBABILITIES = tp.EXPECTATION, tp.PROBABILITIES
@@ -160,10 +162,8 @@ def readout_terms(output: ExpVal | Probs, num_qubits: int):
     if isinstance(output, ExpVal):
         for column, observable in enumerate(output.observables):
             for term in observable:
-                flip = sum(1 << q for q, p in term.paulis if p in "XY")
-                sign = sum(1 << q for q, p in term.paulis if p in "YZ")
-                factor = 2 * term.coeff * 1j ** sum(p == "Y" for _, p in term.paulis)
-                terms.append((flip, sign, factor, column))
+                flip, sign, phase = pauli_masks(term)
+                terms.append((flip, sign, 2 * term.coeff * phase, column))
     flips, signs, factors, columns = (np.array([t[k] for t in terms], dtype=kind)
                                       for k, kind in enumerate((np.int64, np.int64,
                                                                 np.complex128, np.int64)))
@@ -318,11 +318,7 @@ def _overlap_dense(pr, pi, gr, gi, qubits, c, o, scratch):
     """Re ⟨G| K |ψ⟩ for the ``d x d`` matrix K at ``c[o:]`` on ``qubits`` (any width)."""
     width = qubits.size
     d = 1 << width
-    offsets = np.zeros(d, dtype=np.int64)
-    for column in range(d):
-        for k in range(width):
-            if (column >> k) & 1:
-                offsets[column] |= 1 << qubits[k]
+    offsets = column_offsets(qubits)
     ordered = np.sort(qubits)
     total = 0.0
     for group in range(pr.size >> width):

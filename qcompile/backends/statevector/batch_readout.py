@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads
 
-from ...ir import ExpVal, Probs
+from ...ir import ExpVal, PauliTerm, Probs
 from . import tape as tp
 from .branches import Branch
 from .plan import Plan
@@ -48,6 +48,14 @@ def evaluate_unitary(plan: Plan | None, num_qubits: int, batch: int, output: Exp
     return out
 
 
+def pauli_masks(term: PauliTerm) -> tuple[int, int, complex]:
+    """A Pauli string as kernels use it: the bits it flips (X, Y), the bits whose value
+    gives a sign (Y, Z), and the phase i**(number of Y)."""
+    flip = sum(1 << q for q, p in term.paulis if p in "XY")
+    sign = sum(1 << q for q, p in term.paulis if p in "YZ")
+    return flip, sign, 1j ** sum(p == "Y" for _, p in term.paulis)
+
+
 def _in_kernel(plan, clusters, num_qubits, batch, output, qubits) -> np.ndarray:
     tape = clusters[0].tape if clusters else np.zeros((0, tp.HEADER + tp.MAX_WIDTH), np.int64)
     shared = plan.shared if plan is not None else np.zeros(1, np.complex128)
@@ -56,10 +64,8 @@ def _in_kernel(plan, clusters, num_qubits, batch, output, qubits) -> np.ndarray:
     if isinstance(output, ExpVal):
         for column, observable in enumerate(output.observables):
             for term in observable:
-                flip = sum(1 << q for q, p in term.paulis if p in "XY")
-                sign = sum(1 << q for q, p in term.paulis if p in "YZ")
-                weight = term.coeff * 1j ** sum(p == "Y" for _, p in term.paulis)
-                terms.append((flip, sign, weight, column))
+                flip, sign, phase = pauli_masks(term)
+                terms.append((flip, sign, term.coeff * phase, column))
         width = len(output.observables)
     else:
         width = 2 ** len(qubits)

@@ -72,7 +72,7 @@ def apply_2q(states, matrices, qubit0, qubit1):
 
 
 @njit(cache=True)
-def _offsets(qubits):
+def column_offsets(qubits):
     """Index offset of each matrix column: bit k of the column sets bit ``qubits[k]``."""
     d = 1 << qubits.size
     offsets = np.zeros(d, dtype=np.int64)
@@ -92,7 +92,7 @@ def apply_dense(states, matrices, qubits):
     chunk = min(groups, CHUNK)
     chunks = groups // chunk
     sorted_qubits = np.sort(qubits)
-    offsets = _offsets(qubits)
+    offsets = column_offsets(qubits)
     for work in prange(batch * chunks):
         b = work // chunks
         m = matrices[0 if matrices.shape[0] == 1 else b]

@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .kernels import column_offsets
+
 DENSE1, DENSE2, DENSE, DIAGONAL, CX, SWAP, FULL_DIAGONAL = range(7)
 #: Backward tapes only (:mod:`.batch_adjoint`): add Re<G|K|psi> to the angle derivative in
 #: the row's last column.
@@ -85,11 +87,7 @@ def _dense(re, im, qubits, c, o, scratch):
     """Any width: gather the ``d`` amplitudes of a group, multiply, write back."""
     width = qubits.size
     d = 1 << width
-    offsets = np.zeros(d, dtype=np.int64)
-    for column in range(d):
-        for k in range(width):
-            if (column >> k) & 1:
-                offsets[column] |= 1 << qubits[k]
+    offsets = column_offsets(qubits)
     ordered = np.sort(qubits)
     for group in range(re.size >> width):
         base = group
