@@ -40,8 +40,9 @@ IDLE_LOW_BITS = 3
 DIAGONAL_LOOKBACK = 24
 #: Widest merged per-sample diagonal (its table of 2**8 entries per sample stays in L1).
 MAX_DIAGONAL_WIDTH = 8
-#: Fewest consecutive cx/swap rows that become one PERMUTE gather (two passes: gather
-#: through a scratch buffer and copy back, against one exchange pass per gate).
+#: Fewest consecutive cx/swap rows that become one PERMUTE row (two passes: gather through
+#: a scratch buffer and copy back, or one cycle-following pass in place; against one
+#: exchange pass per gate).
 MIN_PERMUTATION_RUN = 4
 
 _CX = np.eye(4)[[0, 3, 2, 1]]

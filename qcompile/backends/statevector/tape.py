@@ -137,9 +137,9 @@ def _exchange(a, q0, q1, set0, set1):
 
 
 @njit(cache=True)
-def _permute(re, im, c, o, bits, scratch):
-    """new[j] = old[source(j)], source linear: XOR of ``c[o + k]`` over the set bits k of j,
-    computed from two tables (low 8 bits, the rest); gathered through ``scratch``."""
+def _source_tables(c, o, bits):
+    """The source map of a PERMUTE row (XOR of ``c[o + k]`` over the set bits k of j) as two
+    tables, over the low 8 bits of j and over the rest."""
     low = min(bits, 8)
     low_table = np.zeros(1 << low, dtype=np.int64)
     high_table = np.zeros(1 << (bits - low), dtype=np.int64)
@@ -148,7 +148,18 @@ def _permute(re, im, c, o, bits, scratch):
         table, bit = (low_table, k) if k < low else (high_table, k - low)
         for j in range(1 << bit, 2 << bit):
             table[j] = table[j - (1 << bit)] ^ image
+    return low, low_table, high_table
+
+
+@njit(cache=True)
+def _permute(re, im, c, o, bits, scratch):
+    """new[j] = old[source(j)]: gathered through ``scratch`` when it holds a whole buffer,
+    else in place (:func:`_permute_in_place`)."""
+    low, low_table, high_table = _source_tables(c, o, bits)
     mask = (1 << low) - 1
+    if scratch.size < re.size:
+        _permute_in_place(re, im, low, low_table, high_table)
+        return
     for j in range(re.size):
         source = high_table[j >> low] ^ low_table[j & mask]
         scratch[j] = complex(re[source], im[source])
@@ -157,8 +168,31 @@ def _permute(re, im, c, o, bits, scratch):
 
 
 @njit(cache=True)
+def _permute_in_place(re, im, low, low_table, high_table):
+    """A permutation is a product of disjoint cycles: follow each once, marking the done
+    indices in a bitmap (1/128 of a state instead of a state-sized gather buffer). ~15 % more
+    CPU time than the gather on the 16-qubit QNN (each next index depends on the last)."""
+    mask = (1 << low) - 1
+    done = np.zeros((re.size + 63) >> 6, dtype=np.uint64)
+    for start in range(re.size):
+        if (done[start >> 6] >> np.uint64(start & 63)) & np.uint64(1):
+            continue
+        first_re, first_im = re[start], im[start]
+        j = start
+        while True:
+            done[j >> 6] |= np.uint64(1) << np.uint64(j & 63)
+            source = high_table[j >> low] ^ low_table[j & mask]
+            if source == start:
+                re[j], im[j] = first_re, first_im
+                break
+            re[j], im[j] = re[source], im[source]
+            j = source
+
+
+@njit(cache=True)
 def scratch_for(tape, size):
-    """The scratch buffer ``apply_row`` needs: a state-sized one when ``tape`` permutes."""
+    """The scratch buffer ``apply_row`` needs: a state-sized one when ``tape`` permutes
+    (gather; a smaller one makes PERMUTE rows run in place)."""
     for r in range(tape.shape[0]):
         if tape[r, 0] == PERMUTE:
             return np.empty(max(size, 1 << MAX_WIDTH), dtype=np.complex128)
@@ -332,7 +366,8 @@ def run_batch_readout(num_qubits, first, tape, shared, per_sample, batch, mode, 
         re = np.empty(size)
         im = np.empty(size)
         start_product_state(re, im, first, shared, row)
-        scratch = scratch_for(tape, size)
+        # No gather buffer: PERMUTE rows run in place, so a thread holds one state.
+        scratch = np.empty(1 << MAX_WIDTH, dtype=np.complex128)
         run_tape(re, im, tape, shared, row, scratch)
         if mode == EXPECTATION:
             for k in range(flips.size):
