@@ -145,3 +145,11 @@ def fresh_name(base: str, taken: set[str]) -> str:
         name = f"{base}_{n}"
     taken.add(name)
     return name
+
+
+def optional_positive_int(pass_name: str, option: str, value) -> int | None:
+    """Validate an optional count option (``None`` means no limit)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or value < 1):
+        raise QCompileError(f"{pass_name}: {option} must be a positive integer, got {value!r}")
+    return value

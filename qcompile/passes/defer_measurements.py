@@ -45,7 +45,7 @@ from ..ir import (GATES, Barrier, Circuit, Const, ExpVal, Gate, IfElse, Measure,
 from ..ir.expr import Expr, fold, format_expr
 from ..ir.gates import controlled
 from ..ir.ops import qubits_of
-from .base import Pass, PropertySet, register_pass
+from .base import Pass, PropertySet, optional_positive_int, register_pass
 from .canonicalize import canonical_gate, constant_matrix
 
 #: A control: (wire, the state 0 or 1 it must be in).
@@ -334,11 +334,7 @@ class DeferMeasurements(Pass):
     """
 
     def __init__(self, max_qubits: int | None = None):
-        if max_qubits is not None and (isinstance(max_qubits, bool)
-                                       or not isinstance(max_qubits, int) or max_qubits < 1):
-            raise QCompileError(f"defer-measurements: max_qubits must be a positive integer, "
-                                f"got {max_qubits!r}")
-        self.max_qubits = max_qubits
+        self.max_qubits = optional_positive_int("defer-measurements", "max_qubits", max_qubits)
 
     def run(self, program: Program, properties: PropertySet) -> Program:
         circuits, final_wire = [], {}

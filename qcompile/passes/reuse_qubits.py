@@ -27,7 +27,7 @@ import networkx as nx
 from ..ir import (Barrier, Circuit, Counts, ExpVal, IfElse, Measure, Operation, Probs,
                   Program, QCompileError, QuantumCall, Register, Reset, State)
 from ..ir.ops import qubits_of
-from .base import Pass, PropertySet, register_pass
+from .base import Pass, PropertySet, optional_positive_int, register_pass
 from .defer_measurements import relabel_qubit_outputs
 
 
@@ -183,11 +183,7 @@ class ReuseQubits(Pass):
     """
 
     def __init__(self, max_width: int | None = None):
-        if max_width is not None and (isinstance(max_width, bool)
-                                      or not isinstance(max_width, int) or max_width < 1):
-            raise QCompileError(f"reuse-qubits: max_width must be a positive integer, got "
-                                f"{max_width!r}")
-        self.max_width = max_width
+        self.max_width = optional_positive_int("reuse-qubits", "max_width", max_width)
 
     def run(self, program: Program, properties: PropertySet) -> Program:
         report = properties.setdefault("reuse-qubits", {})

@@ -324,7 +324,7 @@ def _overlap_dense(pr, pi, gr, gi, qubits, c, o, scratch):
     for group in range(pr.size >> width):
         base = group
         for q in ordered:
-            base = ((base >> q) << (q + 1)) | (base & ((1 << q) - 1))
+            base = tp._insert_zero_bit(base, q)
         for column in range(d):
             scratch[column] = complex(pr[base + offsets[column]], pi[base + offsets[column]])
         for row in range(d):

@@ -232,18 +232,6 @@ def run_tape(re, im, tape, shared, per_sample_row, scratch):
         apply_row(re, im, tape, r, shared, per_sample_row, scratch)
 
 
-@njit(cache=True)
-def _offsets_of(qubits):
-    """State index offset of each local buffer index (local bit k is ``qubits[k]``)."""
-    d = 1 << qubits.size
-    offsets = np.zeros(d, dtype=np.int64)
-    for local in range(d):
-        for k in range(qubits.size):
-            if (local >> k) & 1:
-                offsets[local] |= 1 << qubits[k]
-    return offsets
-
-
 @njit(cache=True, parallel=True)
 def run_cluster(states, first_sample, qubits, tape, shared, per_sample):
     """Run ``tape`` on every sample of ``states`` (``(T, 2**n)``, samples ``first_sample ..``
@@ -251,7 +239,7 @@ def run_cluster(states, first_sample, qubits, tape, shared, per_sample):
     batch, size = states.shape
     local_size = 1 << qubits.size
     outer = size // local_size
-    offsets = _offsets_of(qubits)
+    offsets = column_offsets(qubits)
     ordered = np.sort(qubits)
     # Work items: (sample, slice of outer indices); enough slices to occupy every thread.
     slices = min(outer, 64)
