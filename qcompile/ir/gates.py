@@ -25,9 +25,11 @@ _I2 = np.eye(2, dtype=complex)
 
 def _stack(rows, batch_shape) -> np.ndarray:
     """Assemble a batched matrix from nested lists of scalars or arrays."""
-    return np.stack(
-        [np.stack([np.broadcast_to(np.asarray(v, dtype=complex), batch_shape) for v in row], -1)
-         for row in rows], -2)
+    out = np.empty(tuple(batch_shape) + (len(rows), len(rows[0])), dtype=complex)
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            out[..., i, j] = value
+    return out
 
 
 def _batch_shape(*params) -> tuple[int, ...]:

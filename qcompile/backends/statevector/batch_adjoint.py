@@ -140,7 +140,7 @@ def backward_tape(blocks: list[Block], num_qubits: int, dtype) -> BackwardTape:
 
 def _is_permutation(block: Block) -> bool:
     return not block.generators and _Item(block.qubits, block.matrix,
-                                          False).permutation() is not None
+                                          False).permutation is not None
 
 
 def _opening_blocks(blocks: list[Block]) -> tuple[list[Block], list[Block]]:
@@ -187,7 +187,7 @@ def angle_derivatives(plan: Plan | None, backward: BackwardTape, num_qubits: int
     out = np.zeros((batch, len(backward.angles)))
     first, forward = tp.split_product_prefix(forward, num_qubits)
     run_batch_adjoint(num_qubits, first, forward, shared, per_sample, backward.tape,
-                      backward.shared, backward.per_sample, batch,
+                      backward.shared, backward.per_sample, batch, tp.workers(batch),
                       *readout_terms(output, num_qubits),
                       np.ascontiguousarray(cotangent, dtype=np.float64), out)
     return out
@@ -195,54 +195,51 @@ def angle_derivatives(plan: Plan | None, backward: BackwardTape, num_qubits: int
 
 @njit(cache=True, parallel=True)
 def run_batch_adjoint(num_qubits, first, forward, shared, per_sample, backward, back_shared,
-                      back_per_sample, batch, mode, flips, signs, factors, columns,
+                      back_per_sample, batch, count, mode, flips, signs, factors, columns,
                       marginal_qubits, cotangent, out):
     """Per sample: ψ = forward tape on the product state of ``first``
     (:func:`.tape.split_product_prefix`), G = costate of ``cotangent[b]`` (ExpVal:
     G = Σ_k factors[k] cotangent[b, columns[k]] P_k ψ; Probs: G_i = 2 cotangent[b,
-    outcome(i)] ψ_i), then the backward tape, which writes ``out[b]``."""
+    outcome(i)] ψ_i), then the backward tape, which writes ``out[b]``. ``count``:
+    :func:`.tape.workers`."""
     size = 1 << num_qubits
-    for b in prange(batch):
-        sample = np.int64(b)  # a prange index is unsigned; keep row selection integral
-        row = per_sample[0 if per_sample.shape[0] == 1 else sample]
-        pr = np.empty(size)
-        pi = np.empty(size)
-        tp.start_product_state(pr, pi, first, shared, row)
+    for worker in prange(count):
+        pr, pi, gr, gi = np.empty(size), np.empty(size), np.empty(size), np.empty(size)
         scratch = tp.scratch_for(forward, size)
         if scratch.size < size:  # the backward tape may permute where the forward does not
             scratch = tp.scratch_for(backward, size)
-        tp.run_tape(pr, pi, forward, shared, row, scratch)
-        gr = np.zeros(size)
-        gi = np.zeros(size)
-        if mode == EXPECTATION:
-            for k in range(flips.size):
-                f = factors[k] * cotangent[sample, columns[k]]
+        for b in range(np.int64(worker), batch, count):
+            row = per_sample[0 if per_sample.shape[0] == 1 else b]
+            tp.start_product_state(pr, pi, first, shared, row)
+            tp.run_tape(pr, pi, forward, shared, row, scratch)
+            if mode == EXPECTATION:
+                gr[:] = 0.0
+                gi[:] = 0.0
+                for k in range(flips.size):
+                    _add_pauli_image(pr, pi, gr, gi, factors[k] * cotangent[b, columns[k]],
+                                     flips[k], signs[k])
+            else:
                 for i in range(size):
-                    odd = i & signs[k]
-                    parity = 0
-                    while odd:
-                        odd &= odd - 1
-                        parity ^= 1
-                    tr = f.real * pr[i] - f.imag * pi[i]
-                    ti = f.real * pi[i] + f.imag * pr[i]
-                    j = i ^ flips[k]
-                    if parity:
-                        gr[j] -= tr
-                        gi[j] -= ti
-                    else:
-                        gr[j] += tr
-                        gi[j] += ti
-        else:
-            for i in range(size):
-                j = 0
-                for k in range(marginal_qubits.size):
-                    j |= ((i >> marginal_qubits[k]) & 1) << k
-                weight = 2.0 * cotangent[sample, j]
-                gr[i] = weight * pr[i]
-                gi[i] = weight * pi[i]
-        run_backward_tape(pr, pi, gr, gi, backward, back_shared,
-                          back_per_sample[0 if back_per_sample.shape[0] == 1 else sample],
-                          scratch, out[sample])
+                    j = 0
+                    for k in range(marginal_qubits.size):
+                        j |= ((i >> marginal_qubits[k]) & 1) << k
+                    weight = 2.0 * cotangent[b, j]
+                    gr[i] = weight * pr[i]
+                    gi[i] = weight * pi[i]
+            run_backward_tape(pr, pi, gr, gi, backward, back_shared,
+                              back_per_sample[0 if back_per_sample.shape[0] == 1 else b],
+                              scratch, out[b])
+
+
+@njit(cache=True, fastmath=True)
+def _add_pauli_image(pr, pi, gr, gi, factor, flip, sign):
+    """G += factor · P ψ for the Pauli string of ``flip`` and ``sign`` (without its i**n_Y,
+    which ``factor`` carries)."""
+    for i in range(pr.size):
+        f = (1 - 2 * tp.parity(i & sign)) * factor
+        j = i ^ flip
+        gr[j] += f.real * pr[i] - f.imag * pi[i]
+        gi[j] += f.real * pi[i] + f.imag * pr[i]
 
 
 @njit(cache=True)

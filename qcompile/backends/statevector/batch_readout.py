@@ -75,6 +75,10 @@ def _in_kernel(plan, clusters, num_qubits, batch, output, qubits) -> np.ndarray:
     out = np.zeros((batch, width))
     mode = tp.EXPECTATION if isinstance(output, ExpVal) else tp.PROBABILITIES
     first, rest = tp.split_product_prefix(tape, num_qubits)
-    tp.run_batch_readout(num_qubits, first, rest, shared, per_sample, batch, mode, flips, signs,
-                         weights, columns, np.array(qubits, dtype=np.int64), out)
+    z_only = mode == tp.EXPECTATION and not flips.any()
+    rest, signs = tp.absorb_trailing_rows(rest, shared, signs, z_only or mode == tp.PROBABILITIES,
+                                          z_only)
+    tp.run_batch_readout(num_qubits, first, rest, shared, per_sample, batch, tp.workers(batch),
+                         mode, flips, signs, weights, columns, np.array(qubits, dtype=np.int64),
+                         out)
     return out

@@ -27,6 +27,18 @@ def _insert_zero_bit(index, qubit):
     return ((index >> qubit) << (qubit + 1)) | (index & ((1 << qubit) - 1))
 
 
+@njit(cache=True, inline="always")
+def parity(x):
+    """popcount(x) & 1 without branches (so loops that use it vectorize)."""
+    x ^= x >> 32
+    x ^= x >> 16
+    x ^= x >> 8
+    x ^= x >> 4
+    x ^= x >> 2
+    x ^= x >> 1
+    return x & 1
+
+
 @njit(cache=True, parallel=True)
 def apply_1q(states, matrices, qubit):
     """Dense single-qubit gate: each pair (i0, i1 = i0 | 2**qubit) is one group."""
@@ -146,11 +158,6 @@ def pauli_overlaps(states, flip_mask, sign_mask):
         acc = 0j
         for i in range(c * chunk, (c + 1) * chunk):
             product = np.conj(states[b, i ^ flip_mask]) * states[b, i]
-            odd = i & sign_mask
-            parity = 0
-            while odd:
-                odd &= odd - 1
-                parity ^= 1
-            acc += -product if parity else product
+            acc += (1 - 2 * parity(i & sign_mask)) * product
         partial[b, c] = acc
     return partial

@@ -20,6 +20,7 @@ amplitude, more than the gates it replaces (measured in docs/simulator.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numba import get_num_threads
@@ -69,6 +70,7 @@ class _Item:
         out[..., np.arange(d), np.arange(d)] = self.values
         return out
 
+    @cached_property
     def permutation(self) -> int | None:
         """CX or SWAP when this is exactly that shared matrix (applied as a swap of
         amplitudes, no arithmetic)."""
@@ -255,7 +257,7 @@ def build_plan(steps: list[KernelStep], num_qubits: int, dtype,
         local = {q: k for k, q in enumerate(qubits)}
         merged = float_past_permutations(_merge_diagonal_runs(chosen, len(qubits)),
                                          lambda item: item.qubits,
-                                         lambda item: item.permutation() is not None)
+                                         lambda item: item.permutation is not None)
         rows = merge_permutation_rows([encoder.row(item, local, tuple(qubits))
                                        for item in merged], len(qubits), encoder)
         clusters.append(Cluster(np.array(qubits, dtype=np.int64), np.array(
@@ -278,7 +280,7 @@ class _Encoder:
         """A tape row for ``item``; ``spread_diagonals`` turns a shared diagonal into one
         table over the whole cluster (worth it when diagonals were merged beforehand)."""
         width = len(item.qubits)
-        kind = item.permutation()
+        kind = item.permutation
         values = item.values
         if kind is None and item.diagonal and values.shape[0] == 1 and spread_diagonals:
             kind, values, width = tp.FULL_DIAGONAL, _spread(item, cluster), 0

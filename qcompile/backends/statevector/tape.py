@@ -23,9 +23,9 @@ one vectorized multiplication.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
-from .kernels import column_offsets
+from .kernels import column_offsets, parity
 
 DENSE1, DENSE2, DENSE, DIAGONAL, CX, SWAP, FULL_DIAGONAL = range(7)
 #: Backward tapes only (:mod:`.batch_adjoint`): add Re<G|K|psi> to the angle derivative in
@@ -308,6 +308,54 @@ def permutation_sources(rows: list, bits: int) -> list[int]:
     return sources
 
 
+def absorb_trailing_rows(tape: np.ndarray, shared: np.ndarray, signs: np.ndarray,
+                         diagonal_readout: bool, z_only: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Drop the rows at the end of a whole-state ``tape`` that a read-out cannot see, and
+    return the tape and the Pauli sign masks to read instead.
+
+    Diagonal rows only change phases, invisible to probabilities and to Z-string
+    expectations (``diagonal_readout``). A permutation of basis states at the end (cx, swap,
+    PERMUTE rows: new[j] = old[M j], M linear over GF(2)) turns a Z-string S into another
+    one, read on the state before it: parity(j & S) = parity(M j & S') for every j when
+    parity(M 2**k & S') = bit k of S (``z_only``: every term a Z-string). A CNOT ring before
+    <Z0> is then one pass fewer."""
+    signs = signs.copy()
+    end = len(tape)
+    while end > 0:
+        kind, width = tape[end - 1, 0], tape[end - 1, 1]
+        if kind in (DIAGONAL, FULL_DIAGONAL) and diagonal_readout:
+            end -= 1
+            continue
+        if kind not in (CX, SWAP, PERMUTE) or not z_only:
+            break
+        if kind == PERMUTE:
+            offset = tape[end - 1, 3]
+            sources = [int(v.real) for v in shared[offset:offset + width]]
+        else:
+            bits = 1 + int(max(tape[end - 1, HEADER], tape[end - 1, HEADER + 1]))
+            sources = permutation_sources([tape[end - 1]], bits)
+        for k, sign in enumerate(signs):
+            signs[k] = _solve_gf2(sources, int(sign))
+        end -= 1
+    return np.ascontiguousarray(tape[:end]), signs
+
+
+def _solve_gf2(sources: list[int], sign: int) -> int:
+    """The S' with parity(sources[k] & S') = bit k of ``sign`` for every k (Gauss-Jordan
+    over GF(2); ``sources`` describe an invertible map). Bits at or above ``len(sources)``
+    are kept as they are: the map does not move them."""
+    size = len(sources)
+    rows = [(sources[k], (sign >> k) & 1) for k in range(size)]
+    for bit in range(size):
+        pivot = next(i for i in range(bit, size) if (rows[i][0] >> bit) & 1)
+        rows[bit], rows[pivot] = rows[pivot], rows[bit]
+        for i in range(size):
+            if i != bit and (rows[i][0] >> bit) & 1:
+                rows[i] = (rows[i][0] ^ rows[bit][0], rows[i][1] ^ rows[bit][1])
+    high = sign & ~((1 << size) - 1)
+    return high | sum(rows[bit][1] << bit for bit in range(size))
+
+
 @njit(cache=True, fastmath=True)
 def start_product_state(re, im, first, shared, per_sample_row):
     """Write ⊗_q U_q|0> into the whole-state buffer ``(re, im)``, U_q the 2x2 matrix at
@@ -334,9 +382,32 @@ def start_product_state(re, im, first, shared, per_sample_row):
 EXPECTATION, PROBABILITIES = 0, 1
 
 
+@njit(cache=True, fastmath=True)
+def pauli_overlap(re, im, flip, sign):
+    """sum_i conj(psi[i ^ flip]) psi[i] (-1)**popcount(i & sign), as (real, imaginary)."""
+    acc_re, acc_im = 0.0, 0.0
+    if flip == 0:
+        for i in range(re.size):
+            acc_re += (1 - 2 * parity(i & sign)) * (re[i] * re[i] + im[i] * im[i])
+        return acc_re, acc_im
+    for i in range(re.size):
+        j = i ^ flip
+        factor = 1 - 2 * parity(i & sign)
+        acc_re += factor * (re[j] * re[i] + im[j] * im[i])
+        acc_im += factor * (re[j] * im[i] - im[j] * re[i])
+    return acc_re, acc_im
+
+
+def workers(batch: int) -> int:
+    """Parallel work items for a batch of whole states: one per thread, each running the
+    samples ``worker, worker + workers, ...`` with buffers it allocates once (a fresh
+    megabyte-sized buffer per sample costs more in page faults than the gates on it)."""
+    return max(1, min(batch, get_num_threads()))
+
+
 @njit(cache=True, parallel=True)
-def run_batch_readout(num_qubits, first, tape, shared, per_sample, batch, mode, flips, signs,
-                      weights, columns, marginal_qubits, out):
+def run_batch_readout(num_qubits, first, tape, shared, per_sample, batch, count, mode, flips,
+                      signs, weights, columns, marginal_qubits, out):
     """Whole small states, one per sample and thread at a time: start in the product state
     of the rows ``first`` (:func:`split_product_prefix`), run the rest ``tape`` (one cluster
     over all qubits, local bit q is qubit q), and write only the read-out ``out[b]``; no
@@ -345,41 +416,25 @@ def run_batch_readout(num_qubits, first, tape, shared, per_sample, batch, mode, 
     ``mode == EXPECTATION``: ``out[b, columns[k]] += Re(weights[k] * sum_i conj(psi[i ^
     flips[k]]) psi[i] (-1)**popcount(i & signs[k]))`` (see :func:`.kernels.pauli_overlaps`).
     ``mode == PROBABILITIES``: ``out[b, j] = sum |psi[i]|**2`` over the ``i`` whose bits at
-    ``marginal_qubits`` spell ``j``.
+    ``marginal_qubits`` spell ``j``. ``count``: :func:`workers`.
     """
     size = 1 << num_qubits
-    for b in prange(batch):
-        sample = np.int64(b)  # a prange index is unsigned; keep row selection integral
-        row = per_sample[0 if per_sample.shape[0] == 1 else sample]
+    for worker in prange(count):
         re = np.empty(size)
         im = np.empty(size)
-        start_product_state(re, im, first, shared, row)
         # No gather buffer: PERMUTE rows run in place, so a thread holds one state.
         scratch = np.empty(1 << MAX_WIDTH, dtype=np.complex128)
-        run_tape(re, im, tape, shared, row, scratch)
-        if mode == EXPECTATION:
-            for k in range(flips.size):
-                acc_re, acc_im = 0.0, 0.0
+        for b in range(np.int64(worker), batch, count):
+            row = per_sample[0 if per_sample.shape[0] == 1 else b]
+            start_product_state(re, im, first, shared, row)
+            run_tape(re, im, tape, shared, row, scratch)
+            if mode == EXPECTATION:
+                for k in range(flips.size):
+                    acc_re, acc_im = pauli_overlap(re, im, flips[k], signs[k])
+                    out[b, columns[k]] += weights[k].real * acc_re - weights[k].imag * acc_im
+            else:
                 for i in range(size):
-                    j = i ^ flips[k]
-                    # conj(psi[j]) * psi[i]
-                    pr = re[j] * re[i] + im[j] * im[i]
-                    pi = re[j] * im[i] - im[j] * re[i]
-                    odd = i & signs[k]
-                    parity = 0
-                    while odd:
-                        odd &= odd - 1
-                        parity ^= 1
-                    if parity:
-                        acc_re -= pr
-                        acc_im -= pi
-                    else:
-                        acc_re += pr
-                        acc_im += pi
-                out[b, columns[k]] += weights[k].real * acc_re - weights[k].imag * acc_im
-        else:
-            for i in range(size):
-                j = 0
-                for k in range(marginal_qubits.size):
-                    j |= ((i >> marginal_qubits[k]) & 1) << k
-                out[b, j] += re[i] * re[i] + im[i] * im[i]
+                    j = 0
+                    for k in range(marginal_qubits.size):
+                        j |= ((i >> marginal_qubits[k]) & 1) << k
+                    out[b, j] += re[i] * re[i] + im[i] * im[i]
