@@ -6,7 +6,7 @@ from finite_differences import assert_gradients_close, gradients_by_differences
 from random_circuits import random_circuit, random_observables
 from scipy.stats import unitary_group
 
-from qcompile.backends.statevector import plan, simulate
+from qcompile.backends.statevector import batch_adjoint, plan, simulate
 from qcompile.backends.statevector.adjoint import adjoint_vjp
 from qcompile.backends.statevector.gate_angles import ANGLE_FORMS, gate_derivative
 from qcompile.ir import (GATES, Circuit, Counts, ExpVal, Gate, Measure, Param, PauliTerm, Probs,
@@ -150,25 +150,72 @@ def test_per_gate_sweep_matches_finite_differences(seed, monkeypatch):
                            reference_vjp(circuit, output, values, cotangent, {"x"}))
 
 
-def test_whole_sample_sweep_on_a_layered_network_matches_finite_differences():
-    """The benchmark's QNN shape (merged RY·RZ runs per qubit, CNOT ring, per-sample inputs
-    merged into the first run) with a batch larger than the thread count."""
-    n, layers = 5, 2
+def _layered_network(n: int, layers: int) -> Circuit:
+    """The benchmark's QNN shape: RY(x) embedding, then per layer RY(w)·RZ(w) on every qubit
+    and a CNOT ring."""
     ops = [Gate("ry", (q,), [Symbol("x", (q,))]) for q in range(n)]
     for layer in range(layers):
         for q in range(n):
             ops += [Gate("ry", (q,), [Symbol("w", (layer, q, 0))]),
                     Gate("rz", (q,), [Symbol("w", (layer, q, 1))])]
         ops += [Gate("cx", (q, (q + 1) % n)) for q in range(n)]
-    circuit = Circuit("qnn", (Register("q", n),), (), (
+    return Circuit("qnn", (Register("q", n),), (), (
         Param("x", "input", (n,)), Param("w", "weight", (layers, n, 2))), ops)
+
+
+@pytest.mark.parametrize("checkpoints", [0, 1, 8])
+@pytest.mark.parametrize("z_only", [False, True])
+def test_whole_sample_sweep_on_a_layered_network_matches_finite_differences(
+        checkpoints, z_only, monkeypatch):
+    """Merged RY·RZ runs per qubit taken as layers, per-sample inputs merged into the
+    opening layer, a batch larger than the thread count; with room for no, one and every
+    checkpoint of ψ, and with a Z-only read-out (the last ring folded into the signs)."""
+    n, layers = 5, 3
+    monkeypatch.setattr(batch_adjoint, "CHECKPOINT_BYTES", checkpoints * 16 << n)
+    circuit = _layered_network(n, layers)
     rng = np.random.default_rng(5)
     values = {"x": rng.uniform(-np.pi, np.pi, (9, n)),
               "w": rng.uniform(-np.pi, np.pi, (layers, n, 2))}
-    output = ExpVal(((PauliTerm(1.0, ((0, "Z"),)),), (PauliTerm(0.7, ((2, "X"), (3, "Y"))),)))
+    second = ((2, "Z"), (3, "Z")) if z_only else ((2, "X"), (3, "Y"))
+    output = ExpVal(((PauliTerm(1.0, ((0, "Z"),)),), (PauliTerm(0.7, second),)))
     cotangent = rng.normal(size=(9, 2))
     assert_gradients_close(adjoint_vjp(circuit, output, values, cotangent),
                            reference_vjp(circuit, output, values, cotangent, {"x"}))
+
+
+def test_whole_sample_sweep_with_layers_wider_than_an_overlap_tile():
+    """13 qubits: the overlap pass sums qubits 12 and up over tiles of strided runs."""
+    n = batch_adjoint.TILE_BITS + 1
+    circuit = _layered_network(n, 2)
+    rng = np.random.default_rng(13)
+    values = {"x": rng.uniform(-np.pi, np.pi, (3, n)), "w": rng.uniform(-np.pi, np.pi, (2, n, 2))}
+    output = ExpVal(((PauliTerm(1.0, ((n - 1, "Z"),)), PauliTerm(0.5, ((0, "X"),))),))
+    cotangent = rng.normal(size=(3, 1))
+    assert_gradients_close(adjoint_vjp(circuit, output, values, cotangent),
+                           reference_vjp(circuit, output, values, cotangent, {"x"}))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7])
+def test_layer_overlaps_match_numpy_for_every_tile_size(n):
+    """The 2x2 overlaps R[a, b] = Σ conj(G[..a..]) ψ[..b..] of each qubit in the mask,
+    against numpy, for tiles from 1 to all qubits (every split into contiguous and strided
+    tiles)."""
+    rng = np.random.default_rng(n)
+    pr, pi, gr, gi = (rng.normal(size=2 ** n) for _ in range(4))
+    psi, costate = (pr + 1j * pi).reshape((2,) * n), (gr + 1j * gi).reshape((2,) * n)
+    for tile_bits in range(1, n + 1):
+        mask = int(rng.integers(1, 2 ** n))
+        overlaps = np.full((n, 4), np.nan)
+        batch_adjoint.layer_overlaps(pr, pi, gr, gi, mask, overlaps, tile_bits)
+        for q in range(n):
+            if not (mask >> q) & 1:
+                continue
+            axis = n - 1 - q  # qubit 0 is the last axis of the reshaped state
+            r = np.tensordot(np.conj(np.moveaxis(costate, axis, 0)),
+                             np.moveaxis(psi, axis, 0), axes=(tuple(range(1, n)),) * 2)
+            expected = [r[0, 0].imag, r[1, 1].imag, (r[0, 1] + r[1, 0]).imag,
+                        (r[0, 1] - r[1, 0]).real]
+            np.testing.assert_allclose(overlaps[q], expected, atol=1e-10)
 
 
 @pytest.mark.parametrize("n", [1, 2, 5])

@@ -29,10 +29,10 @@ from ...ir.ops import walk
 from ...ir.program import Output
 
 from . import plan
-from .batch_adjoint import angle_derivatives, backward_tape, circuit_blocks
+from .batch_adjoint import angle_derivatives, circuit_blocks
 from .gate_angles import ParameterGradients, batch_size_hint, gate_derivative
 from .gradient_kernels import add_pauli_string, real_overlaps, serial_when_small
-from .simulate import bind, simulate
+from .simulate import bind_values, checked_dtype, simulate
 from .steps import KernelStep, kernel_step
 
 
@@ -67,7 +67,8 @@ def runs_whole_samples(num_qubits: int, batch: int) -> bool:
 
 
 def _whole_sample_sweep(circuit, output, values, cotangent, dtype) -> dict[str, np.ndarray]:
-    steps, env, batch, dtype = bind(circuit, values, dtype)
+    dtype = checked_dtype(dtype)
+    env, batch = bind_values(circuit, values)
     what = f"the {type(output).__name__.lower()} readout of circuit {circuit.name!r}"
     if isinstance(output, ExpVal):
         for observable in output.observables:
@@ -77,12 +78,10 @@ def _whole_sample_sweep(circuit, output, values, cotangent, dtype) -> dict[str, 
     else:
         weights = as_cotangent(cotangent, (batch, 2 ** len(_probs_qubits(circuit, output))),
                                what)
-    n = circuit.num_qubits
-    forward = plan.build_plan(list(steps), n, dtype, local_qubits=n) if steps else None
-    backward = backward_tape(circuit_blocks(circuit, env), n, dtype)
-    d_angles = angle_derivatives(forward, backward, n, batch, output, weights)
+    d_angles, angles = angle_derivatives(circuit_blocks(circuit, env), circuit.num_qubits,
+                                         batch, output, weights, dtype)
     grads = ParameterGradients(circuit, values)
-    for slot, angle in enumerate(backward.angles):
+    for slot, angle in enumerate(angles):
         grads.add(angle, d_angles[:, slot])
     return grads.grads
 

@@ -2,26 +2,38 @@
 
 The per-gate sweep of :mod:`.adjoint` launches several kernels per gate over the batch's
 ``(B, 2**n)`` states: for a batch of small states that is mostly launch overhead and memory
-traffic. Here a single numba kernel does, per sample and thread, the forward plan
-(:mod:`.plan`), seeds the costate G from the readout's cotangent, and walks a *backward tape*
-that un-applies every gate from ψ and G and collects the derivative terms. ψ and G stay
-in the thread's cache; only the angle derivatives ``(B, A)`` leave the kernel.
+traffic. Here a single numba kernel does, per sample and thread, a *forward tape* from the
+product state, seeds the costate G from the readout's cotangent, and walks a *backward
+tape* that un-applies the gates from G (and from ψ where needed) and collects the
+derivative terms. Only the angle derivatives ``(B, A)`` leave the kernel.
 
-Derivative terms. Gates are taken in *blocks*: a run of single-qubit gates on one qubit,
-multiplied into one 2x2 matrix V (as the forward plan does), or one multi-qubit gate. For an
-angle θ of gate U_j inside V = ... U_j W_j (W_j: the block's gates before U_j),
-dL/dθ = Re⟨G_after| ∂V/∂θ |ψ_before⟩ = Re⟨G_before| K |ψ_before⟩ with G_before = V† G_after
-and K = W_j† U_j† ∂U_j/∂θ W_j, a small matrix built per batch in numpy (for a rotation
-U_j† ∂U_j/∂θ is just -i/2 times its Pauli). So a block is un-applied once; for a single-qubit
-block one more pass gathers the 2x2 overlaps R[a, b] = Σ conj(G[.. a ..]) ψ[.. b ..]
-(a, b: the qubit's value), and each of its angles is then Re Σ K[a, b] R[a, b]: K is
-anti-Hermitian, so four real sums of R suffice. Un-applying and gathering in one fused loop
-was measured slower (1.5–1.8 against 1.3 ns per amplitude, 16 qubits): too few registers.
+Blocks. Gates are taken in blocks: a run of single-qubit gates on one qubit, multiplied into
+one 2x2 matrix V, or one multi-qubit gate. For an angle θ of gate U_j inside
+V = ... U_j W_j (W_j: the block's gates before U_j), dL/dθ = Re⟨G_after| ∂V/∂θ |ψ_before⟩
+= Re⟨G_before| K |ψ_before⟩ with K = W_j† U_j† ∂U_j/∂θ W_j, a small anti-Hermitian matrix
+built per batch in numpy (for a rotation U_j† ∂U_j/∂θ is -i/2 times its Pauli).
+
+Layers. Consecutive single-qubit blocks on distinct qubits commute, so each one's terms can
+be read after the whole layer: Re⟨V†G| K |V†ψ⟩ = Re⟨G| V K V† |ψ⟩. One OVERLAPS pass then
+sums, for every qubit of the layer at once, the 2x2 overlaps R[a, b] = Σ conj(G[.. a ..])
+ψ[.. b ..] (a, b: the qubit's value) tile by tile in cache, and every angle of the layer is
+Re Σ K'[a, b] R[a, b], four real sums per qubit (K' = V K V† is anti-Hermitian). A layer
+costs one pass instead of one per qubit; the layer that opens the circuit is never
+un-applied (its product state starts the forward tape).
+
+Checkpoints. Un-applying ψ only recovers states the forward tape already had. Runs of cx/swap
+blocks (a CNOT ring) are one PERMUTE gather, which needs a second buffer anyway: the forward
+tape gathers into a fresh buffer and keeps the state before the ring (up to
+:data:`CHECKPOINT_BYTES` per thread), and the backward tape, after un-applying the ring from
+G, takes that state back as ψ. Rows that un-apply ψ before such a restore, with no derivative
+reading ψ in between, leave ψ alone (``psi_too``): for a layered network ψ is never
+un-applied, and the backward sweep costs one pass per gate on G plus one per layer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from numba import njit, prange
@@ -33,9 +45,15 @@ from . import tape as tp
 from .batch_readout import pauli_masks
 from .gate_angles import gate_derivative
 from .kernels import column_offsets
-from .plan import Plan, _Encoder, _Item, float_past_permutations, merge_permutation_rows
+from .plan import MIN_PERMUTATION_RUN, _Encoder, _Item, float_past_permutations
 
 EXPECTATION, PROBABILITIES = tp.EXPECTATION, tp.PROBABILITIES
+#: Memory per thread for checkpoints of ψ, beyond ψ, G and a gather buffer: 32 states of 16
+#: qubits, 8 of 18.
+CHECKPOINT_BYTES = 32 << 20
+#: Overlap tiles of 2**12 amplitudes: ψ and G of a tile (128 KiB) stay in L2 while every
+#: qubit of a layer is summed over them.
+TILE_BITS = 12
 
 
 @dataclass
@@ -47,6 +65,12 @@ class Block:
     matrix: np.ndarray
     diagonal: bool
     generators: list[tuple[Expr, np.ndarray]] = field(default_factory=list)
+
+    @cached_property
+    def is_permutation(self) -> bool:
+        """A constant cx or swap (applied by moving amplitudes)."""
+        return not self.generators and _Item(self.qubits, self.matrix,
+                                             False).permutation is not None
 
     def then(self, later: Block) -> Block:
         """This block followed by ``later`` on the same single qubit."""
@@ -98,49 +122,135 @@ def circuit_blocks(circuit: Circuit, env) -> list[Block]:
 
 
 @dataclass(frozen=True)
-class BackwardTape:
-    """Blocks in reverse as tape rows: each block's inverse, then one GRADIENT row per
-    angle; ``angles[slot]`` is the angle whose derivative lands in column ``slot``."""
+class AdjointTapes:
+    """What :func:`run_batch_adjoint` runs for one bound circuit: the product start
+    ``first`` (as :func:`.tape.split_product_prefix` gives it), the forward and backward
+    tapes over one pair of coefficient arrays, which backward rows un-apply ψ as well as G
+    (``psi_too``), how many checkpoints the forward tape keeps, the read-out's sign masks on
+    the state where the forward tape ends, and ``angles[slot]``, the angle whose derivative
+    lands in column ``slot``."""
 
-    tape: np.ndarray
+    first: np.ndarray
+    forward: np.ndarray
+    backward: np.ndarray
+    psi_too: np.ndarray
+    checkpoints: int
     shared: np.ndarray
     per_sample: np.ndarray
+    signs: np.ndarray
     angles: tuple[Expr, ...]
 
 
-def backward_tape(blocks: list[Block], num_qubits: int, dtype) -> BackwardTape:
-    """The backward tape of ``blocks``. The *opening* blocks (single-qubit blocks that come
-    first on their qubit) commute with each other and with every block before them, so they
-    are taken last and never un-applied: nothing later needs ψ or G before them, and
-    Re⟨V†G| K |V†ψ⟩ = Re⟨G| V K V† |ψ⟩ gives their angles from the current ψ and G. That
-    saves two passes per qubit (an embedding layer merged with the first weights)."""
+def adjoint_tapes(blocks: list[Block], num_qubits: int, dtype, signs: np.ndarray,
+                  z_only: bool) -> AdjointTapes:
+    """The tapes of ``blocks`` (see the module docstring). ``z_only``: every read-out term
+    is a Z-string, so trailing cx/swap blocks are left out and ``signs`` rewritten instead
+    (:func:`.tape.absorb_trailing_rows`)."""
     encoder = _Encoder(dtype)
-    identity = {q: q for q in range(num_qubits)}
-    everything = tuple(range(num_qubits))
-    rows, angles = [], []
     opening, body = _opening_blocks(blocks)
-    body = float_past_permutations(body, lambda block: block.qubits, _is_permutation)
-    for block in reversed(body):
-        inverse = _dagger(block.matrix)
-        values = np.diagonal(inverse, axis1=1, axis2=2) if block.diagonal else inverse
-        rows.append(encoder.row(_Item(block.qubits, values, block.diagonal), identity,
-                                everything, spread_diagonals=False))
-        for angle, generator in block.generators:
-            rows.append(encoder.gradient_row(block.qubits, generator, len(angles)))
-            angles.append(angle)
-    rows = merge_permutation_rows(rows, num_qubits, encoder)
+    body = float_past_permutations(body, lambda block: block.qubits,
+                                   lambda block: block.is_permutation)
+    if z_only:
+        kept = len(body)
+        while kept and body[kept - 1].is_permutation:
+            kept -= 1
+        tail = _table([_row(encoder, block, block.matrix) for block in body[kept:]])
+        _, signs = tp.absorb_trailing_rows(tail, np.zeros(1), signs, False, True)
+        body = body[:kept]
+    first = np.tile(np.array([-1, 0], dtype=np.int64), (num_qubits, 1))
     for block in opening:
+        first[block.qubits[0]] = encoder.store(block.matrix)
+    room = CHECKPOINT_BYTES // (16 << num_qubits)  # re and im in float64
+    forward, undo, angles, checkpoints = [], [], [], 0
+    for unit in _units(body):
+        if unit[0].is_permutation and len(unit) >= MIN_PERMUTATION_RUN:
+            rows = [_row(encoder, block, block.matrix) for block in unit]
+            back = [encoder.permutation_row(rows[::-1], num_qubits)]
+            if checkpoints < room:
+                forward.append(_marker(tp.CHECKPOINT, checkpoints))
+                back.append(_marker(tp.CHECKPOINT, checkpoints))
+                checkpoints += 1
+            forward.append(encoder.permutation_row(rows, num_qubits))
+        elif len(unit[0].qubits) == 1:
+            forward += [_row(encoder, block, block.matrix) for block in unit]
+            back = _layer_gradient_rows(encoder, unit, angles)
+            back += [_row(encoder, block, _dagger(block.matrix)) for block in unit]
+        else:
+            (block,) = unit
+            forward.append(_row(encoder, block, block.matrix))
+            back = [_row(encoder, block, _dagger(block.matrix))]
+            for angle, generator in block.generators:
+                back.append(encoder.gradient_row(block.qubits, generator, len(angles)))
+                angles.append(angle)
+        undo.append(back)
+    backward = [row for back in reversed(undo) for row in back]
+    backward += _layer_gradient_rows(encoder, opening, angles)
+    backward = _table(backward)
+    return AdjointTapes(first, _table(forward), backward, _psi_too(backward), checkpoints,
+                        *encoder.arrays(), np.asarray(signs, dtype=np.int64), tuple(angles))
+
+
+def _units(body: list[Block]) -> list[list[Block]]:
+    """``body`` cut into layers (consecutive single-qubit blocks on distinct qubits),
+    permutation runs of at least :data:`.plan.MIN_PERMUTATION_RUN` cx/swap blocks (one
+    PERMUTE row), and single blocks."""
+    units: list[list[Block]] = []
+    for block in body:
+        last = units[-1] if units else None
+        if last and len(block.qubits) == 1 and len(last[0].qubits) == 1 and all(
+                block.qubits != other.qubits for other in last):
+            last.append(block)
+        elif last and block.is_permutation and last[0].is_permutation:
+            last.append(block)
+        else:
+            units.append([block])
+    return [part for unit in units for part in (
+        [[block] for block in unit]
+        if unit[0].is_permutation and len(unit) < MIN_PERMUTATION_RUN else [unit])]
+
+
+def _row(encoder: _Encoder, block: Block, matrix: np.ndarray) -> list[int]:
+    """The tape row applying ``matrix`` (the block's or its inverse) on the block's qubits."""
+    values = np.diagonal(matrix, axis1=1, axis2=2) if block.diagonal else matrix
+    identity = range(max(block.qubits) + 1)
+    return encoder.row(_Item(block.qubits, values, block.diagonal), dict(zip(identity, identity)),
+                       tuple(identity), spread_diagonals=False)
+
+
+def _marker(kind: int, value: int) -> list[int]:
+    return [kind, 0, 0, 0, value] + [0] * (tp.MAX_WIDTH - 1)
+
+
+def _layer_gradient_rows(encoder: _Encoder, layer: list[Block], angles: list) -> list:
+    """One OVERLAPS row for the layer's qubits with angles, then a GRADIENT row per angle
+    with its generator moved past the layer (V K V†); appends the angles to ``angles``."""
+    rows, mask = [], 0
+    for block in layer:
         for angle, generator in block.generators:
             moved = block.matrix @ generator @ _dagger(block.matrix)
             rows.append(encoder.gradient_row(block.qubits, moved, len(angles)))
             angles.append(angle)
-    table = np.array(rows, dtype=np.int64).reshape(-1, tp.HEADER + tp.MAX_WIDTH)
-    return BackwardTape(table, *encoder.arrays(), tuple(angles))
+            mask |= 1 << block.qubits[0]
+    return [_marker(tp.OVERLAPS, mask)] + rows if rows else []
 
 
-def _is_permutation(block: Block) -> bool:
-    return not block.generators and _Item(block.qubits, block.matrix,
-                                          False).permutation is not None
+def _table(rows: list) -> np.ndarray:
+    return np.array(rows, dtype=np.int64).reshape(-1, tp.HEADER + tp.MAX_WIDTH)
+
+
+def _psi_too(backward: np.ndarray) -> np.ndarray:
+    """1 for the backward rows that must un-apply ψ too: a GRADIENT or OVERLAPS row reads
+    ψ after them before a CHECKPOINT row replaces it."""
+    psi_too = np.zeros(len(backward), dtype=np.int64)
+    needed = False
+    for r in range(len(backward) - 1, -1, -1):
+        if backward[r, 0] == tp.CHECKPOINT:
+            needed = False
+        elif backward[r, 0] in (tp.GRADIENT, tp.OVERLAPS):
+            needed = True
+        else:
+            psi_too[r] = needed
+    return psi_too
 
 
 def _opening_blocks(blocks: list[Block]) -> tuple[list[Block], list[Block]]:
@@ -172,46 +282,41 @@ def readout_terms(output: ExpVal | Probs, num_qubits: int):
     return mode, flips, signs, factors, columns, np.array(qubits, dtype=np.int64)
 
 
-def angle_derivatives(plan: Plan | None, backward: BackwardTape, num_qubits: int, batch: int,
-                      output: ExpVal | Probs, cotangent: np.ndarray) -> np.ndarray:
-    """dL/d angle for every sample and every slot of ``backward``, shape ``(B, A)``.
-
-    ``plan`` is the forward plan as one cluster over all qubits (None: no gates);
-    L = Σ cotangent · readout."""
-    if plan is None or not plan.clusters:
-        forward = np.zeros((0, tp.HEADER + tp.MAX_WIDTH), np.int64)
-        shared, per_sample = np.zeros(1, backward.shared.dtype), np.zeros(
-            (1, 1), backward.shared.dtype)
-    else:
-        forward, shared, per_sample = plan.clusters[0].tape, plan.shared, plan.per_sample
-    out = np.zeros((batch, len(backward.angles)))
-    first, forward = tp.split_product_prefix(forward, num_qubits)
-    run_batch_adjoint(num_qubits, first, forward, shared, per_sample, backward.tape,
-                      backward.shared, backward.per_sample, batch, tp.workers(batch),
-                      *readout_terms(output, num_qubits),
+def angle_derivatives(blocks: list[Block], num_qubits: int, batch: int,
+                      output: ExpVal | Probs, cotangent: np.ndarray, dtype) -> tuple[
+                          np.ndarray, tuple[Expr, ...]]:
+    """dL/d angle for every sample, ``(B, A)``, and the angle of each column, for
+    L = Σ cotangent · readout of the circuit of ``blocks``."""
+    mode, flips, signs, factors, columns, marginal = readout_terms(output, num_qubits)
+    z_only = mode == EXPECTATION and not flips.any()
+    tapes = adjoint_tapes(blocks, num_qubits, dtype, signs, z_only)
+    out = np.zeros((batch, len(tapes.angles)))
+    run_batch_adjoint(num_qubits, tapes.first, tapes.forward, tapes.backward, tapes.psi_too,
+                      tapes.checkpoints, tapes.shared, tapes.per_sample, batch,
+                      tp.workers(batch), mode, flips, tapes.signs, factors, columns, marginal,
                       np.ascontiguousarray(cotangent, dtype=np.float64), out)
-    return out
+    return out, tapes.angles
 
 
 @njit(cache=True, parallel=True)
-def run_batch_adjoint(num_qubits, first, forward, shared, per_sample, backward, back_shared,
-                      back_per_sample, batch, count, mode, flips, signs, factors, columns,
+def run_batch_adjoint(num_qubits, first, forward, backward, psi_too, checkpoints, shared,
+                      per_sample, batch, count, mode, flips, signs, factors, columns,
                       marginal_qubits, cotangent, out):
-    """Per sample: ψ = forward tape on the product state of ``first``
-    (:func:`.tape.split_product_prefix`), G = costate of ``cotangent[b]`` (ExpVal:
-    G = Σ_k factors[k] cotangent[b, columns[k]] P_k ψ; Probs: G_i = 2 cotangent[b,
-    outcome(i)] ψ_i), then the backward tape, which writes ``out[b]``. ``count``:
-    :func:`.tape.workers`."""
+    """Per sample: ψ = forward tape on the product state of ``first``, G = costate of
+    ``cotangent[b]`` (ExpVal: G = Σ_k factors[k] cotangent[b, columns[k]] P_k ψ; Probs:
+    G_i = 2 cotangent[b, outcome(i)] ψ_i), then the backward tape, which writes ``out[b]``.
+    ``count``: :func:`.tape.workers`."""
     size = 1 << num_qubits
     for worker in prange(count):
-        pr, pi, gr, gi = np.empty(size), np.empty(size), np.empty(size), np.empty(size)
-        scratch = tp.scratch_for(forward, size)
-        if scratch.size < size:  # the backward tape may permute where the forward does not
-            scratch = tp.scratch_for(backward, size)
+        psi_re, psi_im = np.empty((checkpoints + 1, size)), np.empty((checkpoints + 1, size))
+        gr, gi = np.empty(size), np.empty(size)
+        scratch = tp.scratch_for(backward, size)  # it permutes wherever the forward does
+        overlaps = np.zeros((num_qubits, 4))
         for b in range(np.int64(worker), batch, count):
             row = per_sample[0 if per_sample.shape[0] == 1 else b]
-            tp.start_product_state(pr, pi, first, shared, row)
-            tp.run_tape(pr, pi, forward, shared, row, scratch)
+            tp.start_product_state(psi_re[0], psi_im[0], first, shared, row)
+            current = run_forward_tape(psi_re, psi_im, forward, shared, row, scratch)
+            pr, pi = psi_re[current], psi_im[current]
             if mode == EXPECTATION:
                 gr[:] = 0.0
                 gi[:] = 0.0
@@ -226,9 +331,27 @@ def run_batch_adjoint(num_qubits, first, forward, shared, per_sample, backward, 
                     weight = 2.0 * cotangent[b, j]
                     gr[i] = weight * pr[i]
                     gi[i] = weight * pi[i]
-            run_backward_tape(pr, pi, gr, gi, backward, back_shared,
-                              back_per_sample[0 if back_per_sample.shape[0] == 1 else b],
-                              scratch, out[b])
+            run_backward_tape(psi_re, psi_im, current, gr, gi, backward, psi_too, shared, row,
+                              scratch, overlaps, out[b])
+
+
+@njit(cache=True)
+def run_forward_tape(psi_re, psi_im, tape, shared, per_sample_row, scratch):
+    """Run ``tape`` from buffer 0 of ``psi_re``/``psi_im``; a CHECKPOINT row leaves its
+    buffer as it is and the PERMUTE row after it gathers into the next. Returns the index of
+    the buffer that holds the final state."""
+    current = 0
+    r = 0
+    while r < tape.shape[0]:
+        if tape[r, 0] == tp.CHECKPOINT:
+            tp.permute_into(psi_re[current], psi_im[current], psi_re[current + 1],
+                            psi_im[current + 1], shared, tape[r + 1, 3], tape[r + 1, 1])
+            current += 1
+            r += 2
+            continue
+        tp.apply_row(psi_re[current], psi_im[current], tape, r, shared, per_sample_row, scratch)
+        r += 1
+    return current
 
 
 @njit(cache=True, fastmath=True)
@@ -243,71 +366,121 @@ def _add_pauli_image(pr, pi, gr, gi, factor, flip, sign):
 
 
 @njit(cache=True)
-def run_backward_tape(pr, pi, gr, gi, tape, shared, per_sample_row, scratch, out):
-    """Un-apply every block from ψ and G; GRADIENT rows add their term to ``out``. The
-    GRADIENT rows of one single-qubit block share one pass of :func:`_overlaps1`."""
-    overlaps = np.zeros(4)  # see _overlaps1; valid for ``overlap_qubit``
-    overlap_qubit = -1
+def run_backward_tape(psi_re, psi_im, current, gr, gi, tape, psi_too, shared, per_sample_row,
+                      scratch, overlaps, out):
+    """Walk the backward tape with ψ in buffer ``current``: un-apply rows act on G (and on
+    ψ where ``psi_too``), CHECKPOINT rows switch ψ to their buffer, OVERLAPS rows fill
+    ``overlaps`` and GRADIENT rows add their term to ``out``."""
     slot_column = tp.HEADER + tp.MAX_WIDTH - 1
     for r in range(tape.shape[0]):
         kind, width = tape[r, 0], tape[r, 1]
         c = shared if tape[r, 2] == 0 else per_sample_row
         o = tape[r, 3]
         q = tape[r, tp.HEADER]
-        if kind == tp.GRADIENT:
-            if width == 1:
-                if overlap_qubit != q:
-                    _overlaps1(pr, pi, gr, gi, q, overlaps)
-                    overlap_qubit = q
-                # K is anti-Hermitian (U† dU is, for unitary U): only four sums matter.
-                term = (-c[o].imag * overlaps[0] - c[o + 3].imag * overlaps[1]
-                        - c[o + 1].imag * overlaps[2] + c[o + 1].real * overlaps[3])
-                out[tape[r, slot_column]] += term
-            else:
-                out[tape[r, slot_column]] += _overlap_dense(
-                    pr, pi, gr, gi, tape[r, tp.HEADER:tp.HEADER + width], c, o, scratch)
+        pr, pi = psi_re[current], psi_im[current]
+        if kind == tp.CHECKPOINT:
+            current = q
+        elif kind == tp.OVERLAPS:
+            layer_overlaps(pr, pi, gr, gi, q, overlaps, TILE_BITS)
+        elif kind == tp.GRADIENT and width == 1:
+            # K is anti-Hermitian (U† dU is, for unitary U): only four sums matter.
+            out[tape[r, slot_column]] += (
+                -c[o].imag * overlaps[q, 0] - c[o + 3].imag * overlaps[q, 1]
+                - c[o + 1].imag * overlaps[q, 2] + c[o + 1].real * overlaps[q, 3])
+        elif kind == tp.GRADIENT:
+            out[tape[r, slot_column]] += _overlap_dense(
+                pr, pi, gr, gi, tape[r, tp.HEADER:tp.HEADER + width], c, o, scratch)
         else:
-            tp.apply_row(pr, pi, tape, r, shared, per_sample_row, scratch)
+            if psi_too[r]:
+                tp.apply_row(pr, pi, tape, r, shared, per_sample_row, scratch)
             tp.apply_row(gr, gi, tape, r, shared, per_sample_row, scratch)
-            overlap_qubit = -1
-
-
-@njit(cache=True, inline="always")
-def _halves(re, im, high, bit):
-    """The amplitudes with the qubit at 0 and at 1 in the block starting at ``high``."""
-    return (re[high:high + bit], im[high:high + bit], re[high + bit:high + 2 * bit],
-            im[high + bit:high + 2 * bit])
 
 
 @njit(cache=True, fastmath=True)
-def _overlaps1(pr, pi, gr, gi, q, overlaps):
-    """The sums that Re Σ K[a, b] R[a, b] needs for an anti-Hermitian K on qubit ``q``,
-    R[a, b] = Σ conj(G[.. a ..]) ψ[.. b ..]: Im R00, Im R11, Im (R01 + R10), Re (R01 - R10).
-    (With K = -iH, H Hermitian, the term is Im Σ H[a, b] R[a, b].)"""
+def layer_overlaps(pr, pi, gr, gi, mask, overlaps, tile_bits):
+    """For every qubit q in the bit ``mask``, ``overlaps[q]`` = the sums that
+    Re Σ K[a, b] R[a, b] needs for an anti-Hermitian K on q, R[a, b] = Σ conj(G[.. a ..])
+    ψ[.. b ..]: Im R00, Im R11, Im (R01 + R10), Re (R01 - R10). (With K = -iH, H Hermitian,
+    the term is Im Σ H[a, b] R[a, b].)
+
+    One pass in tiles of 2**tile_bits amplitudes, so that every qubit's sums read ψ and G
+    from cache: qubits below ``tile_bits`` over contiguous tiles, the others over tiles
+    made of short contiguous runs, one run per value of those qubits."""
+    num_qubits = overlaps.shape[0]
+    size = pr.size
+    tile_bits = min(tile_bits, num_qubits)
+    overlaps[:] = 0.0
+    for start in range(0, size, 1 << tile_bits):
+        for q in range(tile_bits):
+            if (mask >> q) & 1:
+                _qubit_sums(pr, pi, gr, gi, q, start, start + (1 << tile_bits), overlaps[q])
+    high = np.array([q for q in range(tile_bits, num_qubits) if (mask >> q) & 1],
+                    dtype=np.int64)
+    if high.size == 0:
+        return
+    run_bits = min(tile_bits, max(3, tile_bits - high.size))  # below every high qubit
+    offsets = column_offsets(high)
+    for part in range(size >> (high.size + run_bits)):
+        base = part << run_bits
+        for q in high:
+            base = tp._insert_zero_bit(base, q)
+        for k in range(high.size):
+            for value in range(1 << high.size):
+                if not (value >> k) & 1:
+                    i0 = base + offsets[value]
+                    _run_sums(pr, pi, gr, gi, i0, i0 + (1 << high[k]), 1 << run_bits,
+                              overlaps[high[k]])
+
+
+@njit(cache=True, fastmath=True)
+def _qubit_sums(pr, pi, gr, gi, q, start, stop, acc):
+    """Add qubit ``q``'s four sums over the amplitudes ``start .. stop`` to ``acc``."""
     bit = 1 << q
-    s00 = s11 = s_sum = s_diff = 0.0
+    if q > 1 or stop - start < 4:
+        for high in range(start, stop, 2 * bit):
+            _run_sums(pr, pi, gr, gi, high, high + bit, bit, acc)
+        return
     # Bits 0 and 1: constant strides instead of inner runs of length 1 and 2 (vectorized
     # as interleaved accesses: 3.9 → 1.0 and 2.4 → 1.0 ns per amplitude), as in tape._dense1.
-    if q <= 1 and pr.size >= 4:
-        for j in range(pr.size >> 2):
-            for i0 in (4 * j, 4 * j + 1) if q == 1 else (4 * j, 4 * j + 2):
-                i1 = i0 + bit
-                s00 += gr[i0] * pi[i0] - gi[i0] * pr[i0]
-                s11 += gr[i1] * pi[i1] - gi[i1] * pr[i1]
-                s_sum += gr[i0] * pi[i1] - gi[i0] * pr[i1] + gr[i1] * pi[i0] - gi[i1] * pr[i0]
-                s_diff += gr[i0] * pr[i1] + gi[i0] * pi[i1] - gr[i1] * pr[i0] - gi[i1] * pi[i0]
-        overlaps[0], overlaps[1], overlaps[2], overlaps[3] = s00, s11, s_sum, s_diff
-        return
-    for high in range(0, pr.size, 2 * bit):
-        # Slices: the loop below then indexes from 0 and vectorizes.
-        p0r, p0i, p1r, p1i = _halves(pr, pi, high, bit)
-        g0r, g0i, g1r, g1i = _halves(gr, gi, high, bit)
-        for j in range(bit):
-            s00 += g0r[j] * p0i[j] - g0i[j] * p0r[j]
-            s11 += g1r[j] * p1i[j] - g1i[j] * p1r[j]
-            s_sum += g0r[j] * p1i[j] - g0i[j] * p1r[j] + g1r[j] * p0i[j] - g1i[j] * p0r[j]
-            s_diff += g0r[j] * p1r[j] + g0i[j] * p1i[j] - g1r[j] * p0r[j] - g1i[j] * p0i[j]
-    overlaps[0], overlaps[1], overlaps[2], overlaps[3] = s00, s11, s_sum, s_diff
+    s00 = s11 = im01 = im10 = re01 = re10 = 0.0
+    for j in range(start >> 2, stop >> 2):
+        for i0 in (4 * j, 4 * j + 1) if q == 1 else (4 * j, 4 * j + 2):
+            i1 = i0 + bit
+            s00 += gr[i0] * pi[i0] - gi[i0] * pr[i0]
+            s11 += gr[i1] * pi[i1] - gi[i1] * pr[i1]
+            im01 += gr[i0] * pi[i1] - gi[i0] * pr[i1]
+            im10 += gr[i1] * pi[i0] - gi[i1] * pr[i0]
+            re01 += gr[i0] * pr[i1] + gi[i0] * pi[i1]
+            re10 += gr[i1] * pr[i0] + gi[i1] * pi[i0]
+    _add_sums(acc, s00, s11, im01, im10, re01, re10)
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _run_sums(pr, pi, gr, gi, i0, i1, length, acc):
+    """Add the four sums over the amplitude pairs ``(i0 + j, i1 + j)``, ``j < length``
+    (the qubit at 0 and at 1), to ``acc``. Slices: the loop indexes from 0 and vectorizes;
+    six short sums instead of four longer ones (shorter dependency chains)."""
+    p0r, p0i, g0r, g0i = pr[i0:i0 + length], pi[i0:i0 + length], gr[i0:i0 + length], gi[
+        i0:i0 + length]
+    p1r, p1i, g1r, g1i = pr[i1:i1 + length], pi[i1:i1 + length], gr[i1:i1 + length], gi[
+        i1:i1 + length]
+    s00 = s11 = im01 = im10 = re01 = re10 = 0.0
+    for j in range(length):
+        s00 += g0r[j] * p0i[j] - g0i[j] * p0r[j]
+        s11 += g1r[j] * p1i[j] - g1i[j] * p1r[j]
+        im01 += g0r[j] * p1i[j] - g0i[j] * p1r[j]
+        im10 += g1r[j] * p0i[j] - g1i[j] * p0r[j]
+        re01 += g0r[j] * p1r[j] + g0i[j] * p1i[j]
+        re10 += g1r[j] * p0r[j] + g1i[j] * p0i[j]
+    _add_sums(acc, s00, s11, im01, im10, re01, re10)
+
+
+@njit(cache=True, inline="always")
+def _add_sums(acc, s00, s11, im01, im10, re01, re10):
+    acc[0] += s00
+    acc[1] += s11
+    acc[2] += im01 + im10
+    acc[3] += re01 - re10
 
 
 @njit(cache=True)

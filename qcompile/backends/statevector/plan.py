@@ -287,24 +287,25 @@ class _Encoder:
         elif kind is None:
             kind = tp.DIAGONAL if item.diagonal else {1: tp.DENSE1, 2: tp.DENSE2}.get(
                 width, tp.DENSE)
-        source, offset = (0, 0) if kind in (tp.CX, tp.SWAP) else self._store(values)
+        source, offset = (0, 0) if kind in (tp.CX, tp.SWAP) else self.store(values)
         qubits = [local[q] for q in item.qubits[:width]] + [0] * (tp.MAX_WIDTH - width)
         return [kind, width, source, offset, *qubits]
 
     def permutation_row(self, rows: list, bits: int) -> list[int]:
         """One PERMUTE row for a run of CX/SWAP ``rows`` over ``bits`` local bits."""
         sources = np.array(tp.permutation_sources(rows, bits), dtype=float)[None]
-        _, offset = self._store(sources)
+        _, offset = self.store(sources)
         return [tp.PERMUTE, bits, 0, offset] + [0] * tp.MAX_WIDTH
 
     def gradient_row(self, qubits: tuple[int, ...], generator: np.ndarray, slot: int) -> list[int]:
         """A GRADIENT row: ``generator`` ``(M, d, d)`` on ``qubits`` (identity layout),
         its term added to angle derivative ``slot``."""
-        source, offset = self._store(generator)
+        source, offset = self.store(generator)
         padding = [0] * (tp.MAX_WIDTH - len(qubits) - 1)
         return [tp.GRADIENT, len(qubits), source, offset, *qubits, *padding, slot]
 
-    def _store(self, values: np.ndarray) -> tuple[int, int]:
+    def store(self, values: np.ndarray) -> tuple[int, int]:
+        """Keep ``values`` ``(M, ...)``; returns the (source, offset) a tape row names."""
         flat = values.reshape(values.shape[0], -1)
         if flat.shape[0] == 1:
             self.shared.append(flat[0])

@@ -91,6 +91,13 @@ def _prepare(circuit: Circuit, values, dtype) -> tuple[tuple, int, np.dtype]:
 def bind(circuit: Circuit, values, dtype) -> tuple[tuple, dict[str, np.ndarray], int, np.dtype]:
     """Check the dtype and the values and bind them: the bound steps, the values by name,
     the batch size and the dtype."""
+    dtype = checked_dtype(dtype)
+    steps = compile_circuit(circuit, dtype)
+    env, batch = bind_values(circuit, values)
+    return bind_steps(steps, env, dtype), env, batch, dtype
+
+
+def checked_dtype(dtype) -> np.dtype:
     try:
         dtype = np.dtype(dtype)
     except TypeError:
@@ -98,12 +105,10 @@ def bind(circuit: Circuit, values, dtype) -> tuple[tuple, dict[str, np.ndarray],
     if dtype not in (np.complex64, np.complex128):
         raise QCompileError(f"the statevector simulator runs in complex64 or complex128, "
                             f"not {dtype}")
-    steps = compile_circuit(circuit, dtype)
-    env, batch = _bind_values(circuit, values)
-    return bind_steps(steps, env, dtype), env, batch, dtype
+    return dtype
 
 
-def _bind_values(circuit: Circuit, values) -> tuple[dict[str, np.ndarray], int]:
+def bind_values(circuit: Circuit, values) -> tuple[dict[str, np.ndarray], int]:
     """Check ``values`` against the circuit's parameters; return them and the batch size."""
     values = {} if values is None else values
     env: dict[str, np.ndarray] = {}

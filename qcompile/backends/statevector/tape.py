@@ -35,6 +35,13 @@ GRADIENT = 7
 #: ``shared`` the source index of each basis index ``2**k`` (real parts; the permutation is
 #: linear over GF(2), so these determine it). See :func:`permutation_row`.
 PERMUTE = 8
+#: Adjoint tapes only (:mod:`.batch_adjoint`). Forward: keep the current state as checkpoint
+#: ``q_0`` and go on in the next buffer (the PERMUTE row after it gathers into that buffer);
+#: backward: make checkpoint ``q_0`` the current state again.
+CHECKPOINT = 9
+#: Backward tapes only: one pass that sums the 2x2 overlaps of every qubit in the bit mask
+#: ``q_0`` (:func:`.batch_adjoint.layer_overlaps`), for the GRADIENT rows after it.
+OVERLAPS = 10
 #: Most qubits of one tape operation (dense blocks and merged diagonals).
 MAX_WIDTH = 10
 HEADER = 4
@@ -165,6 +172,16 @@ def _permute(re, im, c, o, bits, scratch):
         scratch[j] = complex(re[source], im[source])
     for j in range(re.size):
         re[j], im[j] = scratch[j].real, scratch[j].imag
+
+
+@njit(cache=True)
+def permute_into(re, im, out_re, out_im, c, o, bits):
+    """out[j] = state[source(j)] for the map of a PERMUTE row: one gather, no copy back."""
+    low, low_table, high_table = _source_tables(c, o, bits)
+    mask = (1 << low) - 1
+    for j in range(re.size):
+        source = high_table[j >> low] ^ low_table[j & mask]
+        out_re[j], out_im[j] = re[source], im[source]
 
 
 @njit(cache=True)
