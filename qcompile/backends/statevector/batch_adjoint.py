@@ -309,8 +309,11 @@ def run_batch_adjoint(num_qubits, first, forward, backward, psi_too, checkpoints
     size = 1 << num_qubits
     for worker in prange(count):
         psi_re, psi_im = np.empty((checkpoints + 1, size)), np.empty((checkpoints + 1, size))
-        gr, gi = np.empty(size), np.empty(size)
-        scratch = tp.scratch_for(backward, size)  # it permutes wherever the forward does
+        # G and the buffer its PERMUTE rows gather into; ψ's PERMUTE rows past the
+        # checkpoints run in place (no state-sized scratch).
+        gr, gi, spare_re, spare_im = np.empty(size), np.empty(size), np.empty(size), np.empty(
+            size)
+        scratch = np.empty(1 << tp.MAX_WIDTH, dtype=np.complex128)
         overlaps = np.zeros((num_qubits, 4))
         for b in range(np.int64(worker), batch, count):
             row = per_sample[0 if per_sample.shape[0] == 1 else b]
@@ -331,8 +334,8 @@ def run_batch_adjoint(num_qubits, first, forward, backward, psi_too, checkpoints
                     weight = 2.0 * cotangent[b, j]
                     gr[i] = weight * pr[i]
                     gi[i] = weight * pi[i]
-            run_backward_tape(psi_re, psi_im, current, gr, gi, backward, psi_too, shared, row,
-                              scratch, overlaps, out[b])
+            run_backward_tape(psi_re, psi_im, current, gr, gi, spare_re, spare_im, backward,
+                              psi_too, shared, row, scratch, overlaps, out[b])
 
 
 @njit(cache=True)
@@ -366,11 +369,12 @@ def _add_pauli_image(pr, pi, gr, gi, factor, flip, sign):
 
 
 @njit(cache=True)
-def run_backward_tape(psi_re, psi_im, current, gr, gi, tape, psi_too, shared, per_sample_row,
-                      scratch, overlaps, out):
-    """Walk the backward tape with ψ in buffer ``current``: un-apply rows act on G (and on
-    ψ where ``psi_too``), CHECKPOINT rows switch ψ to their buffer, OVERLAPS rows fill
-    ``overlaps`` and GRADIENT rows add their term to ``out``."""
+def run_backward_tape(psi_re, psi_im, current, gr, gi, spare_re, spare_im, tape, psi_too,
+                      shared, per_sample_row, scratch, overlaps, out):
+    """Walk the backward tape with ψ in buffer ``current`` and G in ``gr``/``gi``: un-apply
+    rows act on G (and on ψ where ``psi_too``; a PERMUTE row gathers G into the spare
+    buffer, which then holds G), CHECKPOINT rows switch ψ to their buffer, OVERLAPS rows
+    fill ``overlaps`` and GRADIENT rows add their term to ``out``."""
     slot_column = tp.HEADER + tp.MAX_WIDTH - 1
     for r in range(tape.shape[0]):
         kind, width = tape[r, 0], tape[r, 1]
@@ -393,7 +397,11 @@ def run_backward_tape(psi_re, psi_im, current, gr, gi, tape, psi_too, shared, pe
         else:
             if psi_too[r]:
                 tp.apply_row(pr, pi, tape, r, shared, per_sample_row, scratch)
-            tp.apply_row(gr, gi, tape, r, shared, per_sample_row, scratch)
+            if kind == tp.PERMUTE:
+                tp.permute_into(gr, gi, spare_re, spare_im, c, o, width)
+                gr, gi, spare_re, spare_im = spare_re, spare_im, gr, gi
+            else:
+                tp.apply_row(gr, gi, tape, r, shared, per_sample_row, scratch)
 
 
 @njit(cache=True, fastmath=True)
