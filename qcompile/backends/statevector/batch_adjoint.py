@@ -313,7 +313,7 @@ def run_batch_adjoint(num_qubits, first, forward, backward, psi_too, checkpoints
         # checkpoints run in place (no state-sized scratch).
         gr, gi, spare_re, spare_im = np.empty(size), np.empty(size), np.empty(size), np.empty(
             size)
-        scratch = np.empty(1 << tp.MAX_WIDTH, dtype=np.complex128)
+        scratch = np.empty(tp.GROUP_SCRATCH, dtype=np.complex128)
         overlaps = np.zeros((num_qubits, 4))
         for b in range(np.int64(worker), batch, count):
             row = per_sample[0 if per_sample.shape[0] == 1 else b]
@@ -450,66 +450,58 @@ def _qubit_sums(pr, pi, gr, gi, q, start, stop, acc):
         return
     # Bits 0 and 1: constant strides instead of inner runs of length 1 and 2 (vectorized
     # as interleaved accesses: 3.9 → 1.0 and 2.4 → 1.0 ns per amplitude), as in tape._dense1.
-    s00 = s11 = im01 = im10 = re01 = re10 = 0.0
+    sums = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     for j in range(start >> 2, stop >> 2):
         for i0 in (4 * j, 4 * j + 1) if q == 1 else (4 * j, 4 * j + 2):
             i1 = i0 + bit
-            s00 += gr[i0] * pi[i0] - gi[i0] * pr[i0]
-            s11 += gr[i1] * pi[i1] - gi[i1] * pr[i1]
-            im01 += gr[i0] * pi[i1] - gi[i0] * pr[i1]
-            im10 += gr[i1] * pi[i0] - gi[i1] * pr[i0]
-            re01 += gr[i0] * pr[i1] + gi[i0] * pi[i1]
-            re10 += gr[i1] * pr[i0] + gi[i1] * pi[i0]
-    _add_sums(acc, s00, s11, im01, im10, re01, re10)
+            sums = _add_pair_terms(sums, gr[i0], gi[i0], gr[i1], gi[i1], pr[i0], pi[i0],
+                                   pr[i1], pi[i1])
+    _add_sums(acc, sums)
 
 
 @njit(cache=True, fastmath=True, inline="always")
 def _run_sums(pr, pi, gr, gi, i0, i1, length, acc):
     """Add the four sums over the amplitude pairs ``(i0 + j, i1 + j)``, ``j < length``
-    (the qubit at 0 and at 1), to ``acc``. Slices: the loop indexes from 0 and vectorizes;
-    six short sums instead of four longer ones (shorter dependency chains)."""
+    (the qubit at 0 and at 1), to ``acc``. Slices: the loop indexes from 0 and vectorizes."""
     p0r, p0i, g0r, g0i = pr[i0:i0 + length], pi[i0:i0 + length], gr[i0:i0 + length], gi[
         i0:i0 + length]
     p1r, p1i, g1r, g1i = pr[i1:i1 + length], pi[i1:i1 + length], gr[i1:i1 + length], gi[
         i1:i1 + length]
-    s00 = s11 = im01 = im10 = re01 = re10 = 0.0
+    sums = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     for j in range(length):
-        s00 += g0r[j] * p0i[j] - g0i[j] * p0r[j]
-        s11 += g1r[j] * p1i[j] - g1i[j] * p1r[j]
-        im01 += g0r[j] * p1i[j] - g0i[j] * p1r[j]
-        im10 += g1r[j] * p0i[j] - g1i[j] * p0r[j]
-        re01 += g0r[j] * p1r[j] + g0i[j] * p1i[j]
-        re10 += g1r[j] * p0r[j] + g1i[j] * p0i[j]
-    _add_sums(acc, s00, s11, im01, im10, re01, re10)
+        sums = _add_pair_terms(sums, g0r[j], g0i[j], g1r[j], g1i[j], p0r[j], p0i[j], p1r[j],
+                               p1i[j])
+    _add_sums(acc, sums)
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _add_pair_terms(sums, g0r, g0i, g1r, g1i, p0r, p0i, p1r, p1i):
+    """``sums`` plus one pair's Im conj(G0) ψ0, Im conj(G1) ψ1, Im conj(G0) ψ1,
+    Im conj(G1) ψ0, Re conj(G0) ψ1 and Re conj(G1) ψ0: six short sums instead of four
+    longer ones (shorter dependency chains)."""
+    return (sums[0] + g0r * p0i - g0i * p0r, sums[1] + g1r * p1i - g1i * p1r,
+            sums[2] + g0r * p1i - g0i * p1r, sums[3] + g1r * p0i - g1i * p0r,
+            sums[4] + g0r * p1r + g0i * p1i, sums[5] + g1r * p0r + g1i * p0i)
 
 
 @njit(cache=True, inline="always")
-def _add_sums(acc, s00, s11, im01, im10, re01, re10):
-    acc[0] += s00
-    acc[1] += s11
-    acc[2] += im01 + im10
-    acc[3] += re01 - re10
+def _add_sums(acc, sums):
+    acc[0] += sums[0]
+    acc[1] += sums[1]
+    acc[2] += sums[2] + sums[3]
+    acc[3] += sums[4] - sums[5]
 
 
 @njit(cache=True)
 def _overlap_dense(pr, pi, gr, gi, qubits, c, o, scratch):
     """Re ⟨G| K |ψ⟩ for the ``d x d`` matrix K at ``c[o:]`` on ``qubits`` (any width)."""
-    width = qubits.size
-    d = 1 << width
+    d = 1 << qubits.size
     offsets = column_offsets(qubits)
     ordered = np.sort(qubits)
     total = 0.0
-    for group in range(pr.size >> width):
-        base = group
-        for q in ordered:
-            base = tp._insert_zero_bit(base, q)
-        for column in range(d):
-            scratch[column] = complex(pr[base + offsets[column]], pi[base + offsets[column]])
+    for group in range(pr.size >> qubits.size):
+        base = tp.group_product(pr, pi, group, ordered, offsets, c, o, scratch)
         for row in range(d):
-            acc = 0j
-            start = o + row * d
-            for column in range(d):
-                acc += c[start + column] * scratch[column]
-            g = complex(gr[base + offsets[row]], gi[base + offsets[row]])
-            total += (np.conj(g) * acc).real
+            k_psi = scratch[d + row]
+            total += gr[base + offsets[row]] * k_psi.real + gi[base + offsets[row]] * k_psi.imag
     return total

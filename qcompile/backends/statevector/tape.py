@@ -45,6 +45,8 @@ OVERLAPS = 10
 #: Most qubits of one tape operation (dense blocks and merged diagonals).
 MAX_WIDTH = 10
 HEADER = 4
+#: The scratch a dense row needs: a group of amplitudes and the matrix times it.
+GROUP_SCRATCH = 2 << MAX_WIDTH
 
 
 @njit(cache=True, inline="always")
@@ -92,23 +94,34 @@ def _dense1(re, im, q, c, o):
 @njit(cache=True)
 def _dense(re, im, qubits, c, o, scratch):
     """Any width: gather the ``d`` amplitudes of a group, multiply, write back."""
-    width = qubits.size
-    d = 1 << width
+    d = 1 << qubits.size
     offsets = column_offsets(qubits)
     ordered = np.sort(qubits)
-    for group in range(re.size >> width):
-        base = group
-        for q in ordered:
-            base = _insert_zero_bit(base, q)
-        for column in range(d):
-            scratch[column] = complex(re[base + offsets[column]], im[base + offsets[column]])
+    for group in range(re.size >> qubits.size):
+        base = group_product(re, im, group, ordered, offsets, c, o, scratch)
         for row in range(d):
-            acc = 0j
-            start = o + row * d
-            for column in range(d):
-                acc += c[start + column] * scratch[column]
-            re[base + offsets[row]] = acc.real
-            im[base + offsets[row]] = acc.imag
+            re[base + offsets[row]] = scratch[d + row].real
+            im[base + offsets[row]] = scratch[d + row].imag
+
+
+@njit(cache=True, inline="always")
+def group_product(re, im, group, ordered, offsets, c, o, scratch):
+    """The ``d`` amplitudes whose bits at the ``ordered`` qubits vary and whose other bits
+    spell ``group`` (amplitude ``k`` at ``base + offsets[k]``) go to ``scratch[:d]``, and
+    the ``d x d`` matrix at ``c[o:]`` times them to ``scratch[d:2 d]``. Returns ``base``."""
+    d = offsets.size
+    base = group
+    for q in ordered:
+        base = _insert_zero_bit(base, q)
+    for column in range(d):
+        scratch[column] = complex(re[base + offsets[column]], im[base + offsets[column]])
+    for row in range(d):
+        acc = 0j
+        start = o + row * d
+        for column in range(d):
+            acc += c[start + column] * scratch[column]
+        scratch[d + row] = acc
+    return base
 
 
 @njit(cache=True)
@@ -212,8 +225,8 @@ def scratch_for(tape, size):
     (gather; a smaller one makes PERMUTE rows run in place)."""
     for r in range(tape.shape[0]):
         if tape[r, 0] == PERMUTE:
-            return np.empty(max(size, 1 << MAX_WIDTH), dtype=np.complex128)
-    return np.empty(1 << MAX_WIDTH, dtype=np.complex128)
+            return np.empty(max(size, GROUP_SCRATCH), dtype=np.complex128)
+    return np.empty(GROUP_SCRATCH, dtype=np.complex128)
 
 
 @njit(cache=True)
@@ -440,7 +453,7 @@ def run_batch_readout(num_qubits, first, tape, shared, per_sample, batch, count,
         re = np.empty(size)
         im = np.empty(size)
         # No gather buffer: PERMUTE rows run in place, so a thread holds one state.
-        scratch = np.empty(1 << MAX_WIDTH, dtype=np.complex128)
+        scratch = np.empty(GROUP_SCRATCH, dtype=np.complex128)
         for b in range(np.int64(worker), batch, count):
             row = per_sample[0 if per_sample.shape[0] == 1 else b]
             start_product_state(re, im, first, shared, row)
