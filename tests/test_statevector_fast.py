@@ -14,7 +14,7 @@ from reference import final_density_matrix, outcome_distribution
 from scipy.stats import unitary_group
 
 from qcompile.backends.qiskit_circuit import to_qiskit
-from qcompile.backends.statevector import outcome_probabilities, plan, simulate
+from qcompile.backends.statevector import outcome_probabilities, permutation, plan, simulate
 from qcompile.backends.statevector import tape as tp
 from qcompile.backends.statevector.steps import bind_steps, compile_circuit
 from qcompile.ir import (Circuit, ExpVal, Gate, Param, PauliTerm, Probs, Register, State,
@@ -228,11 +228,12 @@ def test_dense_gates_on_the_lowest_bits_match_qiskit(n):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_permute_in_place_and_gathered_match_qiskit(seed):
-    """A random run of cx/swap on 9 qubits (long cycles of the index map) as one PERMUTE
-    row, applied with a state-sized scratch (gather) and with a small one (cycles followed
-    in place, as the in-kernel read-out does): both against Qiskit."""
-    n = 9
+def test_permute_gathered_factored_and_along_cycles_match_qiskit(seed):
+    """A random run of cx/swap on 12 qubits (long cycles of the index map) as one PERMUTE
+    row, applied with a state-sized scratch (gather), with the kernels' small one (two
+    passes of the factored map, as the in-kernel read-out does, or its cycles where the map
+    does not factor) and with a tiny one (cycles): all against Qiskit."""
+    n = 12
     rng = np.random.default_rng(seed)
     rows, ops = [], []
     for _ in range(12):
@@ -240,16 +241,40 @@ def test_permute_in_place_and_gathered_match_qiskit(seed):
         kind = tp.CX if rng.random() < 0.7 else tp.SWAP
         rows.append([kind, 2, 0, 0, q0, q1] + [0] * (tp.MAX_WIDTH - 2))
         ops.append(Gate("cx" if kind == tp.CX else "swap", (q0, q1)))
-    sources = np.array(tp.permutation_sources(rows, n), dtype=np.complex128)
-    tape = np.array([[tp.PERMUTE, n, 0, 0] + [0] * tp.MAX_WIDTH], dtype=np.int64)
+    values, block_bits = permutation.coefficients(tp.permutation_sources(rows, n))
+    values = np.array(values, dtype=np.complex128)
+    tape = np.array([[tp.PERMUTE, n, 0, 0, block_bits] + [0] * (tp.MAX_WIDTH - 1)],
+                    dtype=np.int64)
     start = rng.normal(size=2 ** n) + 1j * rng.normal(size=2 ** n)
     circuit = Circuit("run", (Register("q", n),), ops=ops)
     expected = Statevector(start).evolve(to_qiskit(circuit, {})).data
-    for scratch_size in (2 ** n, 2 ** tp.MAX_WIDTH // 4):
+    for scratch_size in (2 ** n, tp.GROUP_SCRATCH, 16):
         re, im = start.real.copy(), start.imag.copy()
         scratch = np.empty(scratch_size, dtype=np.complex128)
-        tp.apply_row(re, im, tape, 0, sources, sources, scratch)
+        tp.apply_row(re, im, tape, 0, values, values, scratch)
         np.testing.assert_allclose(re + 1j * im, expected, atol=1e-12)
+
+
+def test_permutations_factor_into_a_row_pass_and_a_block_pass():
+    """M = M1 M2 over GF(2), M1 keeping the low bits and M2 the high ones, for random
+    invertible maps; a map whose low block is singular does not factor."""
+    rng = np.random.default_rng(7)
+    bits, block_bits = 9, 4
+    for _ in range(20):
+        while True:
+            columns = [int(c) for c in rng.integers(1, 2 ** bits, bits)]
+            if permutation._inverse(columns) is not None and permutation.factor(
+                    columns, block_bits) is not None:
+                break
+        m2, m1 = permutation.factor(columns, block_bits)
+        low = 2 ** block_bits - 1
+        for j in range(2 ** bits):
+            after_m2 = permutation._apply(m2, j)
+            assert after_m2 >> block_bits == j >> block_bits
+            assert permutation._apply(m1, after_m2) & low == after_m2 & low
+            assert permutation._apply(m1, after_m2) == permutation._apply(columns, j)
+    swap_halves = [1 << ((k + block_bits) % bits) for k in range(bits)]
+    assert permutation.factor(swap_halves, block_bits) is None
 
 
 @pytest.mark.parametrize("seed", range(12))

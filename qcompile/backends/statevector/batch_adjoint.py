@@ -45,6 +45,7 @@ from . import tape as tp
 from .batch_readout import pauli_masks
 from .gate_angles import gate_derivative
 from .kernels import column_offsets
+from .permutation import permute_into
 from .plan import MIN_PERMUTATION_RUN, _Encoder, _Item, float_past_permutations
 
 EXPECTATION, PROBABILITIES = tp.EXPECTATION, tp.PROBABILITIES
@@ -347,7 +348,7 @@ def run_forward_tape(psi_re, psi_im, tape, shared, per_sample_row, scratch):
     r = 0
     while r < tape.shape[0]:
         if tape[r, 0] == tp.CHECKPOINT:
-            tp.permute_into(psi_re[current], psi_im[current], psi_re[current + 1],
+            permute_into(psi_re[current], psi_im[current], psi_re[current + 1],
                             psi_im[current + 1], shared, tape[r + 1, 3], tape[r + 1, 1])
             current += 1
             r += 2
@@ -398,7 +399,7 @@ def run_backward_tape(psi_re, psi_im, current, gr, gi, spare_re, spare_im, tape,
             if psi_too[r]:
                 tp.apply_row(pr, pi, tape, r, shared, per_sample_row, scratch)
             if kind == tp.PERMUTE:
-                tp.permute_into(gr, gi, spare_re, spare_im, c, o, width)
+                permute_into(gr, gi, spare_re, spare_im, c, o, width)
                 gr, gi, spare_re, spare_im = spare_re, spare_im, gr, gi
             else:
                 tp.apply_row(gr, gi, tape, r, shared, per_sample_row, scratch)

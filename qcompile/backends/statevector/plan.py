@@ -25,6 +25,7 @@ from functools import cached_property
 import numpy as np
 from numba import get_num_threads
 
+from . import permutation
 from . import tape as tp
 from .steps import Conditional, KernelStep
 
@@ -293,9 +294,9 @@ class _Encoder:
 
     def permutation_row(self, rows: list, bits: int) -> list[int]:
         """One PERMUTE row for a run of CX/SWAP ``rows`` over ``bits`` local bits."""
-        sources = np.array(tp.permutation_sources(rows, bits), dtype=float)[None]
-        _, offset = self.store(sources)
-        return [tp.PERMUTE, bits, 0, offset] + [0] * tp.MAX_WIDTH
+        values, block_bits = permutation.coefficients(tp.permutation_sources(rows, bits))
+        _, offset = self.store(np.array(values, dtype=float)[None])
+        return [tp.PERMUTE, bits, 0, offset, block_bits] + [0] * (tp.MAX_WIDTH - 1)
 
     def gradient_row(self, qubits: tuple[int, ...], generator: np.ndarray, slot: int) -> list[int]:
         """A GRADIENT row: ``generator`` ``(M, d, d)`` on ``qubits`` (identity layout),

@@ -25,15 +25,16 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+from . import permutation
 from .kernels import column_offsets, parity
 
 DENSE1, DENSE2, DENSE, DIAGONAL, CX, SWAP, FULL_DIAGONAL = range(7)
 #: Backward tapes only (:mod:`.batch_adjoint`): add Re<G|K|psi> to the angle derivative in
 #: the row's last column.
 GRADIENT = 7
-#: A run of cx/swap rows as one gather pass: ``width`` local bits, and at ``offset`` in
-#: ``shared`` the source index of each basis index ``2**k`` (real parts; the permutation is
-#: linear over GF(2), so these determine it). See :func:`permutation_row`.
+#: A run of cx/swap rows as one permutation of ``width`` local bits (:mod:`.permutation`):
+#: at ``offset`` in ``shared`` the coefficients of :func:`.permutation.coefficients` (real
+#: parts), ``q_0`` its block bits.
 PERMUTE = 8
 #: Adjoint tapes only (:mod:`.batch_adjoint`). Forward: keep the current state as checkpoint
 #: ``q_0`` and go on in the next buffer (the PERMUTE row after it gathers into that buffer);
@@ -45,7 +46,8 @@ OVERLAPS = 10
 #: Most qubits of one tape operation (dense blocks and merged diagonals).
 MAX_WIDTH = 10
 HEADER = 4
-#: The scratch a dense row needs: a group of amplitudes and the matrix times it.
+#: The scratch a dense row needs (a group of amplitudes and the matrix times it), and the
+#: buffer of a factored PERMUTE row (:mod:`.permutation`).
 GROUP_SCRATCH = 2 << MAX_WIDTH
 
 
@@ -157,69 +159,6 @@ def _exchange(a, q0, q1, set0, set1):
 
 
 @njit(cache=True)
-def _source_tables(c, o, bits):
-    """The source map of a PERMUTE row (XOR of ``c[o + k]`` over the set bits k of j) as two
-    tables, over the low 8 bits of j and over the rest."""
-    low = min(bits, 8)
-    low_table = np.zeros(1 << low, dtype=np.int64)
-    high_table = np.zeros(1 << (bits - low), dtype=np.int64)
-    for k in range(bits):
-        image = np.int64(c[o + k].real)
-        table, bit = (low_table, k) if k < low else (high_table, k - low)
-        for j in range(1 << bit, 2 << bit):
-            table[j] = table[j - (1 << bit)] ^ image
-    return low, low_table, high_table
-
-
-@njit(cache=True)
-def _permute(re, im, c, o, bits, scratch):
-    """new[j] = old[source(j)]: gathered through ``scratch`` when it holds a whole buffer,
-    else in place (:func:`_permute_in_place`)."""
-    low, low_table, high_table = _source_tables(c, o, bits)
-    mask = (1 << low) - 1
-    if scratch.size < re.size:
-        _permute_in_place(re, im, low, low_table, high_table)
-        return
-    for j in range(re.size):
-        source = high_table[j >> low] ^ low_table[j & mask]
-        scratch[j] = complex(re[source], im[source])
-    for j in range(re.size):
-        re[j], im[j] = scratch[j].real, scratch[j].imag
-
-
-@njit(cache=True)
-def permute_into(re, im, out_re, out_im, c, o, bits):
-    """out[j] = state[source(j)] for the map of a PERMUTE row: one gather, no copy back."""
-    low, low_table, high_table = _source_tables(c, o, bits)
-    mask = (1 << low) - 1
-    for j in range(re.size):
-        source = high_table[j >> low] ^ low_table[j & mask]
-        out_re[j], out_im[j] = re[source], im[source]
-
-
-@njit(cache=True)
-def _permute_in_place(re, im, low, low_table, high_table):
-    """A permutation is a product of disjoint cycles: follow each once, marking the done
-    indices in a bitmap (1/128 of a state instead of a state-sized gather buffer). ~15 % more
-    CPU time than the gather on the 16-qubit QNN (each next index depends on the last)."""
-    mask = (1 << low) - 1
-    done = np.zeros((re.size + 63) >> 6, dtype=np.uint64)
-    for start in range(re.size):
-        if (done[start >> 6] >> np.uint64(start & 63)) & np.uint64(1):
-            continue
-        first_re, first_im = re[start], im[start]
-        j = start
-        while True:
-            done[j >> 6] |= np.uint64(1) << np.uint64(j & 63)
-            source = high_table[j >> low] ^ low_table[j & mask]
-            if source == start:
-                re[j], im[j] = first_re, first_im
-                break
-            re[j], im[j] = re[source], im[source]
-            j = source
-
-
-@njit(cache=True)
 def scratch_for(tape, size):
     """The scratch buffer ``apply_row`` needs: a state-sized one when ``tape`` permutes
     (gather; a smaller one makes PERMUTE rows run in place)."""
@@ -249,7 +188,7 @@ def apply_row(re, im, tape, r, shared, per_sample_row, scratch):
         for part in (re, im):
             _exchange(part, q0, q1, 1 << q0, (1 << q0) | (1 << q1))
     elif kind == PERMUTE:
-        _permute(re, im, c, o, width, scratch)
+        permutation.permute(re, im, c, o, width, q0, scratch)
     else:
         for part in (re, im):
             _exchange(part, q0, q1, 1 << q0, 1 << q1)
@@ -321,9 +260,9 @@ def split_product_prefix(tape: np.ndarray, num_qubits: int) -> tuple[np.ndarray,
 
 
 def permutation_sources(rows: list, bits: int) -> list[int]:
-    """The gather map of a run of CX/SWAP ``rows`` over ``bits`` local bits, as the source
-    index of each basis index ``2**k`` (a PERMUTE row's coefficients): the state after the
-    run is new[j] = old[f1⁻¹(f2⁻¹(... j))], and cx and swap are their own inverses."""
+    """The images M 2**k (k < ``bits``) of a run of CX/SWAP tape ``rows``, the maps
+    :mod:`.permutation` applies: the state after the run is new[j] = old[f1⁻¹(f2⁻¹(... j))],
+    and cx and swap are their own inverses."""
     sources = []
     for k in range(bits):
         index = 1 << k
@@ -365,25 +304,9 @@ def absorb_trailing_rows(tape: np.ndarray, shared: np.ndarray, signs: np.ndarray
             bits = 1 + int(max(tape[end - 1, HEADER], tape[end - 1, HEADER + 1]))
             sources = permutation_sources([tape[end - 1]], bits)
         for k, sign in enumerate(signs):
-            signs[k] = _solve_gf2(sources, int(sign))
+            signs[k] = permutation.solve(sources, int(sign))
         end -= 1
     return np.ascontiguousarray(tape[:end]), signs
-
-
-def _solve_gf2(sources: list[int], sign: int) -> int:
-    """The S' with parity(sources[k] & S') = bit k of ``sign`` for every k (Gauss-Jordan
-    over GF(2); ``sources`` describe an invertible map). Bits at or above ``len(sources)``
-    are kept as they are: the map does not move them."""
-    size = len(sources)
-    rows = [(sources[k], (sign >> k) & 1) for k in range(size)]
-    for bit in range(size):
-        pivot = next(i for i in range(bit, size) if (rows[i][0] >> bit) & 1)
-        rows[bit], rows[pivot] = rows[pivot], rows[bit]
-        for i in range(size):
-            if i != bit and (rows[i][0] >> bit) & 1:
-                rows[i] = (rows[i][0] ^ rows[bit][0], rows[i][1] ^ rows[bit][1])
-    high = sign & ~((1 << size) - 1)
-    return high | sum(rows[bit][1] << bit for bit in range(size))
 
 
 @njit(cache=True, fastmath=True)
@@ -468,3 +391,4 @@ def run_batch_readout(num_qubits, first, tape, shared, per_sample, batch, count,
                     for k in range(marginal_qubits.size):
                         j |= ((i >> marginal_qubits[k]) & 1) << k
                     out[b, j] += re[i] * re[i] + im[i] * im[i]
+
