@@ -7,6 +7,7 @@ from random_circuits import random_circuit, random_observables
 from scipy.stats import unitary_group
 
 from qcompile.backends.statevector import batch_adjoint, plan, simulate
+from qcompile.backends.statevector import tape as tp
 from qcompile.backends.statevector.adjoint import adjoint_vjp
 from qcompile.backends.statevector.gate_angles import ANGLE_FORMS, gate_derivative
 from qcompile.ir import (GATES, Circuit, Counts, ExpVal, Gate, Measure, Param, PauliTerm, Probs,
@@ -241,3 +242,21 @@ def test_whole_sample_sweep_with_opening_blocks_and_permutations(n):
         cotangent = rng.normal(size=(6, width))
         assert_gradients_close(adjoint_vjp(circuit, output, values, cotangent),
                                reference_vjp(circuit, output, values, cotangent, {"x"}))
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 8])
+def test_product_state_overlaps_match_the_general_pass(n):
+    """For ψ a product state (some qubits left at |0>, the factors of the others shared or
+    per sample), the contraction shortcut gives the overlaps of the tiled pass on the
+    written-out state."""
+    rng = np.random.default_rng(40 + n)
+    shared, row = (unitary_group.rvs(2, size=n + 1, random_state=rng)[:n].reshape(-1)
+                   for _ in range(2))
+    first = np.array([[-1, 0] if q % 3 == 2 else [q % 2, 4 * q] for q in range(n)])
+    pr, pi = np.empty(2 ** n), np.empty(2 ** n)
+    tp.start_product_state(pr, pi, first, shared, row)
+    gr, gi = rng.normal(size=2 ** n), rng.normal(size=2 ** n)
+    expected, got = np.zeros((n, 4)), np.zeros((n, 4))
+    batch_adjoint.layer_overlaps(pr, pi, gr, gi, 2 ** n - 1, expected, n)
+    batch_adjoint.product_overlaps(gr, gi, first, shared, row, 2 ** n - 1, got)
+    np.testing.assert_allclose(got, expected, atol=1e-10)

@@ -185,7 +185,10 @@ def adjoint_tapes(blocks: list[Block], num_qubits: int, dtype, signs: np.ndarray
                 angles.append(angle)
         undo.append(back)
     backward = [row for back in reversed(undo) for row in back]
-    backward += _layer_gradient_rows(encoder, opening, angles)
+    # ψ is the untouched product state at the end unless a forward row ran before the first
+    # checkpoint.
+    product = not forward or forward[0][0] == tp.CHECKPOINT
+    backward += _layer_gradient_rows(encoder, opening, angles, product)
     backward = _table(backward)
     return AdjointTapes(first, _table(forward), backward, _psi_too(backward), checkpoints,
                         *encoder.arrays(), np.asarray(signs, dtype=np.int64), tuple(angles))
@@ -218,13 +221,15 @@ def _row(encoder: _Encoder, block: Block, matrix: np.ndarray) -> list[int]:
                        tuple(identity), spread_diagonals=False)
 
 
-def _marker(kind: int, value: int) -> list[int]:
-    return [kind, 0, 0, 0, value] + [0] * (tp.MAX_WIDTH - 1)
+def _marker(kind: int, value: int, width: int = 0) -> list[int]:
+    return [kind, width, 0, 0, value] + [0] * (tp.MAX_WIDTH - 1)
 
 
-def _layer_gradient_rows(encoder: _Encoder, layer: list[Block], angles: list) -> list:
-    """One OVERLAPS row for the layer's qubits with angles, then a GRADIENT row per angle
-    with its generator moved past the layer (V K V†); appends the angles to ``angles``."""
+def _layer_gradient_rows(encoder: _Encoder, layer: list[Block], angles: list,
+                         product: bool = False) -> list:
+    """One OVERLAPS row for the layer's qubits with angles (``product``: ψ is then the
+    product state of :func:`.tape.start_product_state`), then a GRADIENT row per angle with
+    its generator moved past the layer (V K V†); appends the angles to ``angles``."""
     rows, mask = [], 0
     for block in layer:
         for angle, generator in block.generators:
@@ -232,7 +237,7 @@ def _layer_gradient_rows(encoder: _Encoder, layer: list[Block], angles: list) ->
             rows.append(encoder.gradient_row(block.qubits, moved, len(angles)))
             angles.append(angle)
             mask |= 1 << block.qubits[0]
-    return [_marker(tp.OVERLAPS, mask)] + rows if rows else []
+    return [_marker(tp.OVERLAPS, mask, int(product))] + rows if rows else []
 
 
 def _table(rows: list) -> np.ndarray:
@@ -336,7 +341,7 @@ def run_batch_adjoint(num_qubits, first, forward, backward, psi_too, checkpoints
                     gr[i] = weight * pr[i]
                     gi[i] = weight * pi[i]
             run_backward_tape(psi_re, psi_im, current, gr, gi, spare_re, spare_im, backward,
-                              psi_too, shared, row, scratch, overlaps, out[b])
+                              psi_too, first, shared, row, scratch, overlaps, out[b])
 
 
 @njit(cache=True)
@@ -371,11 +376,12 @@ def _add_pauli_image(pr, pi, gr, gi, factor, flip, sign):
 
 @njit(cache=True)
 def run_backward_tape(psi_re, psi_im, current, gr, gi, spare_re, spare_im, tape, psi_too,
-                      shared, per_sample_row, scratch, overlaps, out):
+                      first, shared, per_sample_row, scratch, overlaps, out):
     """Walk the backward tape with ψ in buffer ``current`` and G in ``gr``/``gi``: un-apply
     rows act on G (and on ψ where ``psi_too``; a PERMUTE row gathers G into the spare
     buffer, which then holds G), CHECKPOINT rows switch ψ to their buffer, OVERLAPS rows
-    fill ``overlaps`` and GRADIENT rows add their term to ``out``."""
+    fill ``overlaps`` (from the product state of ``first`` when their width is 1) and
+    GRADIENT rows add their term to ``out``."""
     slot_column = tp.HEADER + tp.MAX_WIDTH - 1
     for r in range(tape.shape[0]):
         kind, width = tape[r, 0], tape[r, 1]
@@ -385,6 +391,8 @@ def run_backward_tape(psi_re, psi_im, current, gr, gi, spare_re, spare_im, tape,
         pr, pi = psi_re[current], psi_im[current]
         if kind == tp.CHECKPOINT:
             current = q
+        elif kind == tp.OVERLAPS and width:
+            product_overlaps(gr, gi, first, shared, per_sample_row, q, overlaps)
         elif kind == tp.OVERLAPS:
             layer_overlaps(pr, pi, gr, gi, q, overlaps, TILE_BITS)
         elif kind == tp.GRADIENT and width == 1:
@@ -439,6 +447,72 @@ def layer_overlaps(pr, pi, gr, gi, mask, overlaps, tile_bits):
                     i0 = base + offsets[value]
                     _run_sums(pr, pi, gr, gi, i0, i0 + (1 << high[k]), 1 << run_bits,
                               overlaps[high[k]])
+
+
+@njit(cache=True, fastmath=True)
+def product_overlaps(gr, gi, first, shared, per_sample_row, mask, overlaps):
+    """:func:`layer_overlaps` for ψ = ⊗_q φ_q, the product state of ``first``
+    (:func:`.tape.start_product_state`), in about one pass instead of one per qubit:
+    R[a, b] = φ_q[b] conj(E_q[a]) with E_q = ⟨⊗_{p≠q} φ_p|G⟩, and every E_q comes from two
+    contractions of G, with the product over its high half of qubits and over its low
+    half, and then small ones over the other half."""
+    num_qubits = overlaps.shape[0]
+    phi = np.zeros((num_qubits, 2), dtype=np.complex128)
+    for q in range(num_qubits):
+        phi[q, 0] = 1.0
+        if first[q, 0] >= 0:
+            c = shared if first[q, 0] == 0 else per_sample_row
+            phi[q, 0], phi[q, 1] = c[first[q, 1]], c[first[q, 1] + 2]
+    low = num_qubits // 2
+    low_phi, high_phi = _product(phi[:low]), _product(phi[low:])
+    # low_part[l] = Σ_h G[h, l] conj(high_phi[h]), high_part[h] = Σ_l G[h, l] conj(low_phi[l]),
+    # in real arithmetic on split parts so that the loop vectorizes.
+    width = 1 << low
+    low_re, low_im = np.zeros(width), np.zeros(width)
+    phi_re, phi_im = low_phi.real.copy(), low_phi.imag.copy()
+    high_part = np.zeros(1 << (num_qubits - low), dtype=np.complex128)
+    for h in range(high_part.size):
+        w_re, w_im = high_phi[h].real, -high_phi[h].imag
+        g_re, g_im = gr[h * width:(h + 1) * width], gi[h * width:(h + 1) * width]
+        sum_re = sum_im = 0.0
+        for j in range(width):
+            a, b = g_re[j], g_im[j]
+            low_re[j] += a * w_re - b * w_im
+            low_im[j] += a * w_im + b * w_re
+            sum_re += a * phi_re[j] + b * phi_im[j]
+            sum_im += b * phi_re[j] - a * phi_im[j]
+        high_part[h] = complex(sum_re, sum_im)
+    low_part = low_re + 1j * low_im
+    overlaps[:] = 0.0
+    for q in range(num_qubits):
+        if not (mask >> q) & 1:
+            continue
+        part, bit = (low_part, q) if q < low else (high_part, q - low)
+        others = phi[:low] if q < low else phi[low:]
+        e0 = e1 = 0j
+        for index in range(part.size):
+            weight = part[index]
+            for k in range(others.shape[0]):
+                if k != bit:
+                    weight *= np.conj(others[k, (index >> k) & 1])
+            if (index >> bit) & 1:
+                e1 += weight
+            else:
+                e0 += weight
+        r00, r01 = np.conj(e0) * phi[q, 0], np.conj(e0) * phi[q, 1]
+        r10, r11 = np.conj(e1) * phi[q, 0], np.conj(e1) * phi[q, 1]
+        overlaps[q, 0], overlaps[q, 1] = r00.imag, r11.imag
+        overlaps[q, 2], overlaps[q, 3] = (r01 + r10).imag, (r01 - r10).real
+
+
+@njit(cache=True)
+def _product(phi):
+    """The amplitudes of ⊗_k phi[k] (bit k of the index: qubit k's value)."""
+    out = np.ones(1 << phi.shape[0], dtype=np.complex128)
+    for index in range(out.size):
+        for k in range(phi.shape[0]):
+            out[index] *= phi[k, (index >> k) & 1]
+    return out
 
 
 @njit(cache=True, fastmath=True)
