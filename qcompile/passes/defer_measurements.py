@@ -34,19 +34,20 @@ with the rotation (X for ry/rz, Z for rx), and ``C^k P(t) = C^k RZ(t) · C^(k-1)
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..ir import (GATES, Barrier, Circuit, Const, ExpVal, Gate, IfElse, Measure, Operation,
-                  PauliTerm, Probs, Program, QCompileError, QuantumCall, Register, Reset,
+from ..ir import (GATES, Barrier, Circuit, Const, Gate, IfElse, Measure, Operation,
+                  Program, QCompileError, Register, Reset,
                   Unitary)
 from ..ir.expr import Expr, fold, format_expr
 from ..ir.gates import controlled
 from ..ir.ops import qubits_of
 from .base import Pass, PropertySet, optional_positive_int, register_pass
 from .canonicalize import canonical_gate, constant_matrix
+from .wires import relabel_qubit_outputs
 
 #: A control: (wire, the state 0 or 1 it must be in).
 Control = tuple[int, int]
@@ -300,26 +301,6 @@ def defer_circuit(circuit: Circuit) -> tuple[Circuit, list[int]]:
     """The deferred circuit and, per original qubit, the wire holding its final state."""
     deferral = _Deferral(circuit)
     return deferral.run(), deferral.wire
-
-
-def relabel_qubit_outputs(program: Program,
-                          final_wire: Mapping[str, Sequence[int | None]]) -> Program:
-    """Point the ExpVal and Probs outputs of calls at the wires where each circuit's qubits
-    end up (``final_wire[circuit][qubit]``; None only for qubits no output reads)."""
-    def relabel(output, wire, width):
-        if isinstance(output, ExpVal):
-            return ExpVal(tuple(tuple(PauliTerm(t.coeff, tuple((wire[q], p) for q, p in t.paulis))
-                                      for t in observable) for observable in output.observables))
-        if isinstance(output, Probs):
-            qubits = tuple(wire[q] for q in output.qubits or range(len(wire)))
-            return Probs(() if qubits == tuple(range(width)) else qubits)
-        return output
-
-    body = [dataclasses.replace(s, output=relabel(s.output, final_wire[s.circuit],
-                                                  program.circuit(s.circuit).num_qubits))
-            if isinstance(s, QuantumCall) and s.circuit in final_wire else s
-            for s in program.body]
-    return dataclasses.replace(program, body=tuple(body))
 
 
 @register_pass("defer-measurements")

@@ -28,7 +28,7 @@ from ..ir import (Barrier, Circuit, Counts, ExpVal, IfElse, Measure, Operation, 
                   Program, QCompileError, QuantumCall, Register, Reset, State)
 from ..ir.ops import qubits_of
 from .base import Pass, PropertySet, optional_positive_int, register_pass
-from .defer_measurements import relabel_qubit_outputs
+from .wires import relabel_qubit_outputs
 
 
 @dataclass(frozen=True)
