@@ -184,6 +184,19 @@ def test_whole_sample_sweep_on_a_layered_network_matches_finite_differences(
                            reference_vjp(circuit, output, values, cotangent, {"x"}))
 
 
+def test_whole_sample_sweep_in_single_precision():
+    """complex64 runs ψ and G in float32 (sums in float64): within 1e-4 of the finite
+    differences of the double-precision simulator."""
+    n = 6
+    circuit = _layered_network(n, 2)
+    rng = np.random.default_rng(64)
+    values = {"x": rng.uniform(-np.pi, np.pi, (4, n)), "w": rng.uniform(-np.pi, np.pi, (2, n, 2))}
+    output = ExpVal(((PauliTerm(1.0, ((0, "Z"),)), PauliTerm(0.5, ((3, "X"),))),))
+    cotangent = rng.normal(size=(4, 1))
+    assert_gradients_close(adjoint_vjp(circuit, output, values, cotangent, dtype=np.complex64),
+                           reference_vjp(circuit, output, values, cotangent, {"x"}), rtol=1e-4)
+
+
 def test_whole_sample_sweep_with_layers_wider_than_an_overlap_tile():
     """13 qubits: the overlap pass sums qubits 12 and up over tiles of strided runs."""
     n = batch_adjoint.TILE_BITS + 1

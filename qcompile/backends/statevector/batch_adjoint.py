@@ -300,25 +300,29 @@ def angle_derivatives(blocks: list[Block], num_qubits: int, batch: int,
     run_batch_adjoint(num_qubits, tapes.first, tapes.forward, tapes.backward, tapes.psi_too,
                       tapes.checkpoints, tapes.shared, tapes.per_sample, batch,
                       tp.workers(batch), mode, flips, tapes.signs, factors, columns, marginal,
-                      np.ascontiguousarray(cotangent, dtype=np.float64), out)
+                      np.ascontiguousarray(cotangent, dtype=np.float64),
+                      np.zeros(1, dtype=np.dtype(dtype).type(0).real.dtype), out)
     return out, tapes.angles
 
 
 @njit(cache=True, parallel=True)
 def run_batch_adjoint(num_qubits, first, forward, backward, psi_too, checkpoints, shared,
                       per_sample, batch, count, mode, flips, signs, factors, columns,
-                      marginal_qubits, cotangent, out):
+                      marginal_qubits, cotangent, precision, out):
     """Per sample: ψ = forward tape on the product state of ``first``, G = costate of
     ``cotangent[b]`` (ExpVal: G = Σ_k factors[k] cotangent[b, columns[k]] P_k ψ; Probs:
     G_i = 2 cotangent[b, outcome(i)] ψ_i), then the backward tape, which writes ``out[b]``.
-    ``count``: :func:`.tape.workers`."""
+    ``count``: :func:`.tape.workers`; ψ and G have the dtype of ``precision`` (sums are
+    float64)."""
     size = 1 << num_qubits
+    real = precision.dtype
     for worker in prange(count):
-        psi_re, psi_im = np.empty((checkpoints + 1, size)), np.empty((checkpoints + 1, size))
+        psi_re = np.empty((checkpoints + 1, size), dtype=real)
+        psi_im = np.empty((checkpoints + 1, size), dtype=real)
         # G and the buffer its PERMUTE rows gather into; ψ's PERMUTE rows past the
         # checkpoints run in place (no state-sized scratch).
-        gr, gi, spare_re, spare_im = np.empty(size), np.empty(size), np.empty(size), np.empty(
-            size)
+        gr, gi = np.empty(size, dtype=real), np.empty(size, dtype=real)
+        spare_re, spare_im = np.empty(size, dtype=real), np.empty(size, dtype=real)
         scratch = np.empty(tp.GROUP_SCRATCH, dtype=np.complex128)
         overlaps = np.zeros((num_qubits, 4))
         for b in range(np.int64(worker), batch, count):

@@ -29,7 +29,7 @@ def evaluate_unitary(plan: Plan | None, num_qubits: int, batch: int, output: Exp
     clusters = plan.clusters if plan is not None else ()
     if len(clusters) <= 1 and (not clusters or np.array_equal(clusters[0].qubits,
                                                               np.arange(num_qubits))):
-        return _in_kernel(plan, clusters, num_qubits, batch, output, qubits).astype(real)
+        return _in_kernel(plan, clusters, num_qubits, batch, output, qubits, real).astype(real)
     width = len(output.observables) if isinstance(output, ExpVal) else 2 ** len(qubits)
     out = np.zeros((batch, width), dtype=real)
     chunk = max(1, get_num_threads())
@@ -56,7 +56,7 @@ def pauli_masks(term: PauliTerm) -> tuple[int, int, complex]:
     return flip, sign, 1j ** sum(p == "Y" for _, p in term.paulis)
 
 
-def _in_kernel(plan, clusters, num_qubits, batch, output, qubits) -> np.ndarray:
+def _in_kernel(plan, clusters, num_qubits, batch, output, qubits, real) -> np.ndarray:
     tape = clusters[0].tape if clusters else np.zeros((0, tp.HEADER + tp.MAX_WIDTH), np.int64)
     shared = plan.shared if plan is not None else np.zeros(1, np.complex128)
     per_sample = plan.per_sample if plan is not None else np.zeros((1, 1), np.complex128)
@@ -80,5 +80,5 @@ def _in_kernel(plan, clusters, num_qubits, batch, output, qubits) -> np.ndarray:
                                           z_only)
     tp.run_batch_readout(num_qubits, first, rest, shared, per_sample, batch, tp.workers(batch),
                          mode, flips, signs, weights, columns, np.array(qubits, dtype=np.int64),
-                         out)
+                         np.zeros(1, dtype=real), out)
     return out
