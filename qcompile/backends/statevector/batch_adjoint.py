@@ -18,8 +18,9 @@ be read after the whole layer: Re⟨V†G| K |V†ψ⟩ = Re⟨G| V K V† |ψ�
 sums, for every qubit of the layer at once, the 2x2 overlaps R[a, b] = Σ conj(G[.. a ..])
 ψ[.. b ..] (a, b: the qubit's value) tile by tile in cache, and every angle of the layer is
 Re Σ K'[a, b] R[a, b], four real sums per qubit (K' = V K V† is anti-Hermitian). A layer
-costs one pass instead of one per qubit; the layer that opens the circuit is never
-un-applied (its product state starts the forward tape).
+costs one pass instead of one per qubit. The layer that opens the circuit is never
+un-applied: its product state starts the forward tape, and while ψ is still that product
+state its overlaps come from two contractions of G (:func:`product_overlaps`).
 
 Checkpoints. Un-applying ψ only recovers states the forward tape already had. Runs of cx/swap
 blocks (a CNOT ring) are one PERMUTE gather, which needs a second buffer anyway: the forward
@@ -49,8 +50,8 @@ from .permutation import permute_into
 from .plan import MIN_PERMUTATION_RUN, _Encoder, _Item, float_past_permutations
 
 EXPECTATION, PROBABILITIES = tp.EXPECTATION, tp.PROBABILITIES
-#: Memory per thread for checkpoints of ψ, beyond ψ, G and a gather buffer: 32 states of 16
-#: qubits, 8 of 18.
+#: Memory per thread for checkpoints of ψ, beyond ψ, G and a spare G: 32 states of 16
+#: qubits, 8 of 18 (in complex128).
 CHECKPOINT_BYTES = 32 << 20
 #: Overlap tiles of 2**12 amplitudes: ψ and G of a tile (128 KiB) stay in L2 while every
 #: qubit of a layer is summed over them.
@@ -161,7 +162,7 @@ def adjoint_tapes(blocks: list[Block], num_qubits: int, dtype, signs: np.ndarray
     first = np.tile(np.array([-1, 0], dtype=np.int64), (num_qubits, 1))
     for block in opening:
         first[block.qubits[0]] = encoder.store(block.matrix)
-    room = CHECKPOINT_BYTES // (16 << num_qubits)  # re and im in float64
+    room = CHECKPOINT_BYTES // (16 << num_qubits)  # complex128: 16 bytes per amplitude
     forward, undo, angles, checkpoints = [], [], [], 0
     for unit in _units(body):
         if unit[0].is_permutation and len(unit) >= MIN_PERMUTATION_RUN:
