@@ -19,8 +19,8 @@ sums, for every qubit of the layer at once, the 2x2 overlaps R[a, b] = Σ conj(G
 ψ[.. b ..] (a, b: the qubit's value) tile by tile in cache, and every angle of the layer is
 Re Σ K'[a, b] R[a, b], four real sums per qubit (K' = V K V† is anti-Hermitian). A layer
 costs one pass instead of one per qubit. The layer that opens the circuit is never
-un-applied: its product state starts the forward tape, and while ψ is still that product
-state its overlaps come from two contractions of G (:func:`product_overlaps`).
+un-applied: its product state starts the forward tape, and its overlaps come from that
+product state and two contractions of G (:func:`product_overlaps`).
 
 Checkpoints. Un-applying ψ only recovers states the forward tape already had. Runs of cx/swap
 blocks (a CNOT ring) are one PERMUTE gather, which needs a second buffer anyway: the forward
@@ -186,10 +186,7 @@ def adjoint_tapes(blocks: list[Block], num_qubits: int, dtype, signs: np.ndarray
                 angles.append(angle)
         undo.append(back)
     backward = [row for back in reversed(undo) for row in back]
-    # ψ is the untouched product state at the end unless a forward row ran before the first
-    # checkpoint.
-    product = not forward or forward[0][0] == tp.CHECKPOINT
-    backward += _layer_gradient_rows(encoder, opening, angles, product)
+    backward += _layer_gradient_rows(encoder, opening, angles, product=True)
     backward = _table(backward)
     return AdjointTapes(first, _table(forward), backward, _psi_too(backward), checkpoints,
                         *encoder.arrays(), np.asarray(signs, dtype=np.int64), tuple(angles))
@@ -228,9 +225,9 @@ def _marker(kind: int, value: int, width: int = 0) -> list[int]:
 
 def _layer_gradient_rows(encoder: _Encoder, layer: list[Block], angles: list,
                          product: bool = False) -> list:
-    """One OVERLAPS row for the layer's qubits with angles (``product``: ψ is then the
-    product state of :func:`.tape.start_product_state`), then a GRADIENT row per angle with
-    its generator moved past the layer (V K V†); appends the angles to ``angles``."""
+    """One OVERLAPS row for the layer's qubits with angles (``product``: the opening layer,
+    whose overlaps come from its product state, not from ψ), then a GRADIENT row per angle
+    with its generator moved past the layer (V K V†); appends the angles to ``angles``."""
     rows, mask = [], 0
     for block in layer:
         for angle, generator in block.generators:
@@ -246,15 +243,18 @@ def _table(rows: list) -> np.ndarray:
 
 
 def _psi_too(backward: np.ndarray) -> np.ndarray:
-    """1 for the backward rows that must un-apply ψ too: a GRADIENT or OVERLAPS row reads
-    ψ after them before a CHECKPOINT row replaces it."""
+    """1 for the backward rows that must un-apply ψ too: a row that reads ψ (a layer's
+    OVERLAPS, a multi-qubit GRADIENT) comes after them before a CHECKPOINT row replaces
+    it."""
     psi_too = np.zeros(len(backward), dtype=np.int64)
     needed = False
     for r in range(len(backward) - 1, -1, -1):
-        if backward[r, 0] == tp.CHECKPOINT:
+        kind, width = backward[r, 0], backward[r, 1]
+        if kind == tp.CHECKPOINT:
             needed = False
-        elif backward[r, 0] in (tp.GRADIENT, tp.OVERLAPS):
-            needed = True
+        elif kind == tp.OVERLAPS or kind == tp.GRADIENT:
+            reads_psi = width == 0 if kind == tp.OVERLAPS else width > 1
+            needed = needed or reads_psi
         else:
             psi_too[r] = needed
     return psi_too
@@ -385,8 +385,8 @@ def run_backward_tape(psi_re, psi_im, current, gr, gi, spare_re, spare_im, tape,
     """Walk the backward tape with ψ in buffer ``current`` and G in ``gr``/``gi``: un-apply
     rows act on G (and on ψ where ``psi_too``; a PERMUTE row gathers G into the spare
     buffer, which then holds G), CHECKPOINT rows switch ψ to their buffer, OVERLAPS rows
-    fill ``overlaps`` (from the product state of ``first`` when their width is 1) and
-    GRADIENT rows add their term to ``out``."""
+    fill ``overlaps`` (from the product state of ``first``, not ψ, when their width is 1)
+    and GRADIENT rows add their term to ``out``."""
     slot_column = tp.HEADER + tp.MAX_WIDTH - 1
     for r in range(tape.shape[0]):
         kind, width = tape[r, 0], tape[r, 1]
