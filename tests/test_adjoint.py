@@ -185,14 +185,15 @@ def test_whole_sample_sweep_on_a_layered_network_matches_finite_differences(
 
 
 def test_layered_network_never_un_applies_psi():
-    """The tapes' shape for the QNN: a checkpoint per ring, one OVERLAPS row per layer, and
+    """The tapes' shape for the QNN: a checkpoint per inner ring, one OVERLAPS row per layer, and
     ψ is never un-applied (the property the speed of the sweep rests on)."""
     n, layers = 6, 3
     circuit = _layered_network(n, layers)
     env = {"x": np.zeros((2, n)), "w": np.zeros((layers, n, 2))}
     blocks = batch_adjoint.circuit_blocks(circuit, env)
     tapes = batch_adjoint.adjoint_tapes(blocks, n, np.complex128, np.array([1]), True)
-    assert tapes.checkpoints == layers - 1  # the last ring is folded into the read-out
+    # The first ring is folded into the product start, the last into the read-out.
+    assert tapes.checkpoints == layers - 2
     # The embedding merges into the first layer's blocks: one OVERLAPS row per layer.
     assert list(tapes.backward[:, 0]).count(tp.OVERLAPS) == layers
     assert not tapes.psi_too.any()

@@ -168,7 +168,10 @@ def adjoint_tapes(blocks: list[Block], num_qubits: int, dtype, signs: np.ndarray
         if unit[0].is_permutation and len(unit) >= MIN_PERMUTATION_RUN:
             rows = [_row(encoder, block, block.matrix) for block in unit]
             back = [encoder.permutation_row(rows[::-1], num_qubits)]
-            if checkpoints < room:
+            # Right after the product start nothing would read the checkpoint (the opening
+            # layer's overlaps come from its product state): the ring is folded into the
+            # start instead (:func:`.tape.start_state`).
+            if forward and checkpoints < room:
                 forward.append(_marker(tp.CHECKPOINT, checkpoints))
                 back.append(_marker(tp.CHECKPOINT, checkpoints))
                 checkpoints += 1
@@ -328,8 +331,8 @@ def run_batch_adjoint(num_qubits, first, forward, backward, psi_too, checkpoints
         overlaps = np.zeros((num_qubits, 4))
         for b in range(np.int64(worker), batch, count):
             row = per_sample[0 if per_sample.shape[0] == 1 else b]
-            tp.start_product_state(psi_re[0], psi_im[0], first, shared, row)
-            current = run_forward_tape(psi_re, psi_im, forward, shared, row, scratch)
+            start = tp.start_state(psi_re[0], psi_im[0], first, shared, row, forward)
+            current = run_forward_tape(psi_re, psi_im, forward, start, shared, row, scratch)
             pr, pi = psi_re[current], psi_im[current]
             if mode == EXPECTATION:
                 gr[:] = 0.0
@@ -350,16 +353,17 @@ def run_batch_adjoint(num_qubits, first, forward, backward, psi_too, checkpoints
 
 
 @njit(cache=True)
-def run_forward_tape(psi_re, psi_im, tape, shared, per_sample_row, scratch):
-    """Run ``tape`` from buffer 0 of ``psi_re``/``psi_im``; a CHECKPOINT row leaves its
-    buffer as it is and the PERMUTE row after it gathers into the next. Returns the index of
-    the buffer that holds the final state."""
+def run_forward_tape(psi_re, psi_im, tape, start, shared, per_sample_row, scratch):
+    """Run ``tape`` from row ``start`` (:func:`.tape.start_state`) on buffer 0 of
+    ``psi_re``/``psi_im``; a CHECKPOINT row leaves its buffer as it is and the PERMUTE row
+    after it gathers into the next. Returns the index of the buffer that holds the final
+    state."""
     current = 0
-    r = 0
+    r = start
     while r < tape.shape[0]:
         if tape[r, 0] == tp.CHECKPOINT:
             permute_into(psi_re[current], psi_im[current], psi_re[current + 1],
-                            psi_im[current + 1], shared, tape[r + 1, 3], tape[r + 1, 1])
+                         psi_im[current + 1], shared, tape[r + 1, 3], tape[r + 1, 1])
             current += 1
             r += 2
             continue
