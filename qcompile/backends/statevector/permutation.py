@@ -8,9 +8,9 @@ Three ways to apply it, by the memory at hand:
 - *factored*, in place with a buffer of 2**11 amplitudes: M = M1 M2 with M1 keeping the
   low :data:`BLOCK_BITS` bits of the index and M2 keeping the others, so that M1 permutes
   the rows of every column block among themselves and M2 permutes inside contiguous blocks.
-  Each is one pass through an L1/L2-sized buffer: 4.7 ns per amplitude in all;
+  Each is one pass through an L1/L2-sized buffer: 4.7–5.1 ns per amplitude in all;
 - *cycles* followed in place with a bitmap of done indices, when M does not factor so
-  (its low block is singular): 6.7 ns per amplitude, each access a cache miss.
+  (its low block is singular): 5.8–6.7 ns per amplitude, each access a cache miss.
 """
 
 from __future__ import annotations
