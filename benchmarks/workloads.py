@@ -76,7 +76,8 @@ def _qnn_values(num_qubits: int, layers: int, batch: int, seed: int = 11) -> dic
 
 
 def workloads(quick: bool = False) -> list[Workload]:
-    """The issue-3 workloads; ``quick`` shrinks every size for a smoke test."""
+    """The issue-3 workloads, and the gradient of one large sample; ``quick`` shrinks every
+    size for a smoke test."""
     small, small_batch, big, big_batch, wide = (4, 16, 6, 8, 8) if quick else (8, 1024, 16,
                                                                                 128, 22)
     layers = 2 if quick else 4
@@ -87,6 +88,10 @@ def workloads(quick: bool = False) -> list[Workload]:
         out += [Workload(f"{label}-forward", f"{title}: <Z0>", circuit, Z0, values),
                 Workload(f"{label}-gradient", f"{title}: d sum<Z0> / dw", circuit, Z0, values,
                          "gradient")]
+    single = 6 if quick else 20
+    out.append(Workload("qnn20-gradient", f"QNN {single}q, {layers} layers, one sample: "
+                        f"d<Z0> / dw", qnn_circuit(single, layers),
+                        Z0, _qnn_values(single, layers, 1), "gradient"))
     out += [Workload("layered22", f"one {wide}q state, 10 layers RY,RZ + CNOT ladder",
                      layered_circuit(wide, 10), State()),
             Workload("qft22", f"{wide}q QFT after H on all", qft_circuit(wide), State())]

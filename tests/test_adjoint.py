@@ -6,7 +6,7 @@ from finite_differences import assert_gradients_close, gradients_by_differences
 from random_circuits import random_circuit, random_observables
 from scipy.stats import unitary_group
 
-from qcompile.backends.statevector import batch_adjoint, plan, simulate
+from qcompile.backends.statevector import adjoint, batch_adjoint, simulate
 from qcompile.backends.statevector import tape as tp
 from qcompile.backends.statevector.adjoint import adjoint_vjp
 from qcompile.backends.statevector.gate_angles import ANGLE_FORMS, gate_derivative
@@ -140,7 +140,7 @@ def test_bad_readouts_and_cotangents_are_reported():
 @pytest.mark.parametrize("seed", range(8))
 def test_per_gate_sweep_matches_finite_differences(seed, monkeypatch):
     """With no state small enough to run whole, ExpVal and Probs take the per-gate sweep."""
-    monkeypatch.setattr(plan, "WHOLE_STATE_QUBITS", 0)
+    monkeypatch.setattr(adjoint, "WHOLE_SAMPLE_QUBITS", 0)
     rng = np.random.default_rng(300 + seed)
     circuit = random_circuit(rng, num_qubits=2 + seed % 3, length=20, dynamic=False,
                              symbolic=True)

@@ -58,12 +58,23 @@ def adjoint_vjp(circuit: Circuit, output: Output, values: Mapping[str, np.ndarra
         return _sweep(circuit, output, values, cotangent, states, dtype)
 
 
+#: Largest state :mod:`.batch_adjoint` takes (2**26 amplitudes: 1 GiB per buffer and
+#: thread); the per-gate sweep holds three such states per sample anyway.
+WHOLE_SAMPLE_QUBITS = 26
+#: How many threads of the per-gate sweep one thread running a whole sample is worth, at
+#: least: it was 7.6× faster on 2 threads (20-qubit QNN, batch 1: 0.20 against 1.54 s).
+WHOLE_SAMPLE_ADVANTAGE = 4
+
+
 def runs_whole_samples(num_qubits: int, batch: int) -> bool:
-    """Whether :mod:`.batch_adjoint` (one whole sample per thread) fits: states small enough
-    to run whole, and either a batch that occupies every thread or states so small that one
-    thread does them fastest."""
-    return num_qubits <= plan.WHOLE_STATE_QUBITS and (
-        batch >= get_num_threads() or num_qubits <= plan.LOCAL_QUBITS)
+    """Whether :mod:`.batch_adjoint` (one whole sample per thread) should run: states up to
+    :data:`WHOLE_SAMPLE_QUBITS`, and either enough samples for the threads (counting each
+    as :data:`WHOLE_SAMPLE_ADVANTAGE` threads of the per-gate sweep) or states so small
+    that one thread does them fastest."""
+    threads = get_num_threads()
+    return num_qubits <= WHOLE_SAMPLE_QUBITS and (
+        min(batch, threads) * WHOLE_SAMPLE_ADVANTAGE >= threads
+        or num_qubits <= plan.LOCAL_QUBITS)
 
 
 def _whole_sample_sweep(circuit, output, values, cotangent, dtype) -> dict[str, np.ndarray]:
