@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks package
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from benchmarks.workloads import qnn_circuit
 from finite_differences import assert_gradients_close, gradients_by_differences
 from random_circuits import random_circuit, random_observables
 from scipy.stats import unitary_group
@@ -151,19 +152,6 @@ def test_per_gate_sweep_matches_finite_differences(seed, monkeypatch):
                            reference_vjp(circuit, output, values, cotangent, {"x"}))
 
 
-def _layered_network(n: int, layers: int) -> Circuit:
-    """The benchmark's QNN shape: RY(x) embedding, then per layer RY(w)·RZ(w) on every qubit
-    and a CNOT ring."""
-    ops = [Gate("ry", (q,), [Symbol("x", (q,))]) for q in range(n)]
-    for layer in range(layers):
-        for q in range(n):
-            ops += [Gate("ry", (q,), [Symbol("w", (layer, q, 0))]),
-                    Gate("rz", (q,), [Symbol("w", (layer, q, 1))])]
-        ops += [Gate("cx", (q, (q + 1) % n)) for q in range(n)]
-    return Circuit("qnn", (Register("q", n),), (), (
-        Param("x", "input", (n,)), Param("w", "weight", (layers, n, 2))), ops)
-
-
 @pytest.mark.parametrize("checkpoints", [0, 1, 8])
 @pytest.mark.parametrize("z_only", [False, True])
 def test_whole_sample_sweep_on_a_layered_network_matches_finite_differences(
@@ -173,7 +161,7 @@ def test_whole_sample_sweep_on_a_layered_network_matches_finite_differences(
     checkpoint of ψ, and with a Z-only read-out (the last ring folded into the signs)."""
     n, layers = 5, 3
     monkeypatch.setattr(batch_adjoint, "CHECKPOINT_BYTES", checkpoints * 16 << n)
-    circuit = _layered_network(n, layers)
+    circuit = qnn_circuit(n, layers)
     rng = np.random.default_rng(5)
     values = {"x": rng.uniform(-np.pi, np.pi, (9, n)),
               "w": rng.uniform(-np.pi, np.pi, (layers, n, 2))}
@@ -188,7 +176,7 @@ def test_layered_network_never_un_applies_psi():
     """The tapes' shape for the QNN: a checkpoint per inner ring, one OVERLAPS row per layer, and
     ψ is never un-applied (the property the speed of the sweep rests on)."""
     n, layers = 6, 3
-    circuit = _layered_network(n, layers)
+    circuit = qnn_circuit(n, layers)
     env = {"x": np.zeros((2, n)), "w": np.zeros((layers, n, 2))}
     blocks = batch_adjoint.circuit_blocks(circuit, env)
     tapes = batch_adjoint.adjoint_tapes(blocks, n, np.complex128, np.array([1]), True)
@@ -203,7 +191,7 @@ def test_whole_sample_sweep_in_single_precision():
     """complex64 runs ψ and G in float32 (sums in float64): within 1e-4 of the finite
     differences of the double-precision simulator."""
     n = 6
-    circuit = _layered_network(n, 2)
+    circuit = qnn_circuit(n, 2)
     rng = np.random.default_rng(64)
     values = {"x": rng.uniform(-np.pi, np.pi, (4, n)), "w": rng.uniform(-np.pi, np.pi, (2, n, 2))}
     output = ExpVal(((PauliTerm(1.0, ((0, "Z"),)), PauliTerm(0.5, ((3, "X"),))),))
@@ -215,7 +203,7 @@ def test_whole_sample_sweep_in_single_precision():
 def test_whole_sample_sweep_with_layers_wider_than_an_overlap_tile():
     """13 qubits: the overlap pass sums qubits 12 and up over tiles of strided runs."""
     n = batch_adjoint.TILE_BITS + 1
-    circuit = _layered_network(n, 2)
+    circuit = qnn_circuit(n, 2)
     rng = np.random.default_rng(13)
     values = {"x": rng.uniform(-np.pi, np.pi, (3, n)), "w": rng.uniform(-np.pi, np.pi, (2, n, 2))}
     output = ExpVal(((PauliTerm(1.0, ((n - 1, "Z"),)), PauliTerm(0.5, ((0, "X"),))),))

@@ -4,17 +4,13 @@ No timing is asserted."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks import harness  # noqa: E402
-from benchmarks.__main__ import main  # noqa: E402
-from benchmarks.workloads import workloads  # noqa: E402
+from benchmarks import harness
+from benchmarks.__main__ import main
+from benchmarks.workloads import workloads
 
 
 @pytest.fixture(scope="module")
