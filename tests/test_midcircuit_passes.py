@@ -340,7 +340,7 @@ def test_bad_options(pipeline):
 
 def test_symbolic_gate_without_controlled_form(monkeypatch):
     spec = GATES["rx"]
-    monkeypatch.setitem(GATES, "myrot", GateSpec("myrot", 1, 1, spec.matrix, "myrot"))
+    monkeypatch.setitem(GATES, "myrot", GateSpec("myrot", 1, spec.matrix, spec.angles))
     ops = [Gate("h", (0,)), Measure(0, 0),
            IfElse(Condition((0,), 1), [Gate("myrot", (1,), [Symbol("w", (0,))])])]
     circuit = Circuit("custom", (Register("q", 2),), (Register("c", 1),), PARAMS[1:], ops)

@@ -21,7 +21,6 @@ from qcompile.backends.qiskit_circuit import to_qiskit
 from qcompile.ir import GATES, Barrier, Circuit, Const, Gate, Measure, Program, Register, Symbol
 from qcompile.ir import Param, Unitary, gate_matrix
 from qcompile.passes import CancelInverses, Canonicalize, Merge1Q, PassManager, preset
-from qcompile.passes.canonicalize import CANONICAL_NAMES
 from qcompile.passes.fusion import Fuse
 
 NUM_CIRCUITS = 500
@@ -144,6 +143,10 @@ def _run(pass_, circuit: Circuit) -> Circuit:
 X, W = Symbol("x", (0,)), Symbol("w", (1,))
 PARAMS = (Param("x", "input", (2,)), Param("w", "weight", (3,)))
 VALUES = {"x": np.array([0.3, -1.1]), "w": np.array([0.7, 1.9, -0.4])}
+
+
+CANONICAL_NAMES = {name: spec.canonical for name, spec in GATES.items()
+                   if spec.canonical != name}
 
 
 @pytest.mark.parametrize("alias", sorted(CANONICAL_NAMES))

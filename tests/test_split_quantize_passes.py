@@ -30,7 +30,7 @@ from qcompile.ir.expr import evaluate
 from qcompile.ir.ops import walk
 from qcompile.models import load_model
 from qcompile.passes import PassManager
-from qcompile.passes.quantize import angle_period, bind_weight_scales
+from qcompile.passes.quantize import bind_weight_scales
 from qcompile.passes.split_independent import independent_groups
 
 TOL = 1e-10
@@ -239,6 +239,10 @@ PHASE_PARAMETERS = {("p", 0), ("phase", 0), ("u1", 0), ("cp", 0), ("cphase", 0),
 def _qiskit_gate_matrix(gate: Gate) -> np.ndarray:
     circuit = Circuit("g", (Register("q", max(gate.qubits) + 1),), (), (), [gate])
     return Operator(to_qiskit(circuit)).data
+
+
+def angle_period(name: str, index: int) -> float:
+    return GATES[name].angles[index].period
 
 
 @pytest.mark.parametrize("name", sorted(n for n, s in GATES.items() if s.num_params))

@@ -32,13 +32,12 @@ import numpy as np
 import openqasm3
 from openqasm3 import ast
 
-from ..ir import (Barrier, Circuit, Condition, Gate, IfElse, Measure, QCompileError, Register,
-                  Reset, Unitary, verify_circuit)
+from ..ir import (GATES, Barrier, Circuit, Condition, Gate, IfElse, Measure, QCompileError,
+                  Register, Reset, Unitary, verify_circuit)
 from ..ir.expr import Binary, Const, Expr, Symbol, Unary, fold, symbols
-from ..ir.ops import walk
-from .qasm3_gates import (STANDARD_GATES, gate_definition, gates_in_basis,
-                          inline_definition, qiskit_gate_name, standard_form,
-                          synthesize_unitary)
+from ..ir.ops import constant_matrix, walk
+from ..ir.spellings import openqasm_declared, openqasm_name
+from .qasm3_gates import gates_in_basis, qiskit_gate_name, synthesize_unitary
 from .names import IDENTIFIER, RESERVED, parameter_name
 
 _BINARY = {op: ast.BinaryOperator[op] for op in ("+", "-", "*", "/", "**")}
@@ -178,18 +177,38 @@ class _Emitter:
     def gate(self, op: Gate) -> list[ast.Statement]:
         if self.basis is not None and op.name not in self.basis:
             return self.in_basis(op)
-        if self.basis is None or op.name not in STANDARD_GATES:  # keep the basis' own names
-            forms = standard_form(op)
-            if forms != [op]:
-                return [s for form in forms for s in self.gate(form)]
-        name = op.name
-        arguments = [self.argument(p) for p in op.params]
-        operands = [self.qubit(q) for q in op.qubits]
-        if name not in self.definitions and (definition := gate_definition(op.name)):
-            if self.decompose_unitaries:
-                return inline_definition(op.name, arguments, operands)
-            self.definitions[name] = definition
-        return [ast.QuantumGate([], ast.Identifier(name), arguments, operands)]
+        # A basis keeps its own spelling of standard gates (u1 stays u1).
+        keep = self.basis is not None and openqasm_declared(op.name)
+        name = op.name if keep else openqasm_name(op.name)
+        if not (name is None or openqasm_declared(name) or op.definition()):
+            return self.unitary(_as_unitary(op))
+        if name is None or (not openqasm_declared(name) and self.decompose_unitaries):
+            return [s for inner in op.definition() for s in self.gate(inner)]
+        if not openqasm_declared(name):
+            self.define(name)
+        return [ast.QuantumGate([], ast.Identifier(name), [self.argument(p) for p in op.params],
+                                [self.qubit(q) for q in op.qubits])]
+
+    def define(self, name: str) -> None:
+        """Declare ``gate name(p0, ...) a, b, ... { ... }`` from the gate library's exact
+        definition (global phase included), after the definitions it uses."""
+        if name in self.definitions:
+            return
+        spec = GATES[name]
+        params = [Symbol(f"p{k}") for k in range(spec.num_params)]
+        qubits = [ast.Identifier(chr(ord("a") + k)) for k in range(spec.num_qubits)]
+        body = []
+        for inner in _spelled(Gate(name, range(spec.num_qubits), params).definition()):
+            if not openqasm_declared(inner.name):
+                self.define(inner.name)
+            body.append(ast.QuantumGate([], ast.Identifier(inner.name),
+                                        [expression(fold(p)) for p in inner.params],
+                                        [qubits[q] for q in inner.qubits]))
+        # Parameters are named p0, p1, ...: Qiskit's importer (qiskit_qasm3_import 0.6) binds
+        # a definition's arguments in the sorted order of their names, which this keeps.
+        self.definitions[name] = ast.QuantumGateDefinition(
+            ast.Identifier(name), [ast.Identifier(f"p{k}") for k in range(spec.num_params)],
+            qubits, body)
 
     def argument(self, param: Expr) -> ast.Expression:
         """A gate argument: the angle's expression, or the hoisted input standing for it."""
@@ -329,6 +348,26 @@ def expression(expr: Expr) -> ast.Expression:
     raise TypeError(f"not an expression: {expr!r}")
 
 
+def _as_unitary(op: Gate) -> Unitary:
+    """A gate with no OpenQASM spelling and no definition, written as its matrix."""
+    matrix = constant_matrix(op)
+    if matrix is None:
+        raise QCompileError(f"cannot write gate {op.name!r} in OpenQASM 3: it is not a standard "
+                            f"gate and the gate library gives no definition to declare it by, "
+                            f"so its symbolic parameters cannot be kept; bind them first")
+    return Unitary(matrix, op.qubits, op.name)
+
+
+def _spelled(gates: list[Gate]) -> list[Gate]:
+    """The gates under their OpenQASM 3 names, those written as definitions expanded."""
+    out = []
+    for gate in gates:
+        name = openqasm_name(gate.name)
+        out += (_spelled(gate.definition()) if name is None
+                else [Gate(name, gate.qubits, gate.params)])
+    return out
+
+
 def _calls_function(expr: Expr) -> bool:
     """Whether ``expr`` needs more than ``+ - * /`` and negation to evaluate."""
     if isinstance(expr, Unary):
@@ -363,7 +402,7 @@ def _unitary_definition(name: str, matrix: np.ndarray) -> ast.QuantumGateDefinit
 
 def _synthesized_body(synthesized, operands) -> list[ast.Statement]:
     """Statements of a synthesized Qiskit circuit applied to ``operands`` (its qubits in order)."""
-    return [ast.QuantumGate([], ast.Identifier(qiskit_gate_name(inst.operation.name)),
+    return [ast.QuantumGate([], ast.Identifier(qiskit_gate_name(inst.operation)),
                             [number(float(p)) for p in inst.operation.params],
                             [operands[synthesized.find_bit(q).index] for q in inst.qubits])
             for inst in synthesized.data]

@@ -1,110 +1,32 @@
-"""How IR gates and explicit unitaries are spelled in OpenQASM 3, and how they are
-rewritten when the output may not call them (inlined definitions, a target basis).
+"""Rewriting IR gates and explicit unitaries for OpenQASM 3 output that may not call them:
+unitaries synthesized into standard gates, and everything translated into a target basis.
 
-Gates of ``stdgates.inc`` keep their names, except aliases, which are written under one name
-(``u3``/``u`` → builtin ``U``, ``u1``/``phase`` → ``p``, ...). The few IR gates it lacks are
-either renamed the same way (``cu1`` → ``cp``) or emitted with a ``gate`` definition written
-in standard gates. Every definition here reproduces the IR matrix
-exactly, global phase included, so it stays correct even if a consumer adds ``ctrl @`` to it.
-
-``cu`` is never written by name: stdgates.inc defines ``cu(θ, φ, λ, γ)`` with a phase
-``γ - θ/2`` on the control, which Amazon Braket applies, while its comment and Qiskit (and the
-IR) mean a controlled ``U`` with relative phase ``γ``; ``p(γ)`` plus ``cu3`` is unambiguous.
+Both go through Qiskit (``qiskit.synthesis`` and its transpiler's equivalence library), never
+a hand-written decomposition.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
-import math
 import operator
 from functools import cache
 
 import numpy as np
-import openqasm3
 import sympy
-from openqasm3 import ast
-from openqasm3.visitor import QASMTransformer
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import ParameterExpression
-from qiskit.circuit.library import CXGate, UnitaryGate, get_standard_gate_name_mapping
+from qiskit.circuit.library import CXGate, UnitaryGate
 from qiskit.synthesis import OneQubitEulerDecomposer, TwoQubitBasisDecomposer, qs_decomposition
 from qiskit.transpiler.exceptions import TranspilerError
 
-from ..ir import (GATES, Circuit, Const, Expr, Gate, Param, QCompileError, Register, Symbol,
-                  Unary, Unitary)
+from ..ir import GATES, Circuit, Const, Expr, Gate, Param, QCompileError, Register, Symbol
+from ..ir import Unary, Unitary
+from ..ir.spellings import from_qiskit_name, openqasm_declared, openqasm_name, qiskit_name
 from .names import parameter_name
 from .qiskit_circuit import to_qiskit
 
-#: Every gate ``include "stdgates.inc";`` declares (OpenQASM 3.0 standard library).
-STANDARD_GATES = frozenset({
-    "p", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "rx", "ry", "rz", "cx", "cy", "cz",
-    "cp", "crx", "cry", "crz", "ch", "swap", "ccx", "cswap", "cu", "CX", "phase", "cphase",
-    "id", "u1", "u2", "u3",
-})
-
-#: IR gates written as another standard gate with exactly the same matrix. ``u`` and ``cu1``
-#: are not in stdgates.inc; the aliases are, but consumers need fewer names without them, and
-#: stdgates.inc defines ``phase``/``u1``/``u2``/``u3`` on a qubit named ``q``, which Amazon
-#: Braket's interpreter (default simulator 1.41) confuses with a register ``q`` after a
-#: mid-circuit measurement.
-_SAME_MATRIX = {"u": "U", "u3": "U", "cu1": "cp", "cphase": "cp", "phase": "p", "u1": "p",
-                "CX": "cx"}
-
-# Exact definitions (checked against the IR matrices in tests/test_qasm3_emit.py). cu3's
-# parameters (θ, φ, λ) are named p0, p1, p2 because Qiskit's importer (qiskit_qasm3_import
-# 0.6) binds a definition's arguments in the *sorted order of their names*, not in declaration
-# order; names that sort in declaration order are read correctly by every consumer.
-_DEFINITIONS_SOURCE = """
-gate sxdg a { h a; sdg a; h a; }
-gate iswap a, b { s a; s b; h a; cx a, b; cx b, a; h b; }
-gate iswapdg a, b { h b; cx b, a; cx a, b; h a; sdg b; sdg a; }
-gate ecr a, b { h b; cx a, b; x a; rz(pi / 2) b; x b; cx a, b; h b; }
-gate ccz a, b, c { h c; ccx a, b, c; h c; }
-gate cu3(p0, p1, p2) a, b {
-  p((p2 + p1) / 2) a; p((p2 - p1) / 2) b; cx a, b;
-  U(-p0 / 2, 0, -(p1 + p2) / 2) b; cx a, b; U(p0 / 2, p1, 0) b;
-}
-gate rxx(theta) a, b { h a; h b; cx a, b; rz(theta) b; cx a, b; h a; h b; }
-gate ryy(theta) a, b {
-  rx(pi / 2) a; rx(pi / 2) b; cx a, b; rz(theta) b; cx a, b; rx(-pi / 2) a; rx(-pi / 2) b;
-}
-gate rzz(theta) a, b { cx a, b; rz(theta) b; cx a, b; }
-"""
-
-
-@cache
-def _definitions() -> dict[str, ast.QuantumGateDefinition]:
-    program = openqasm3.parse(_DEFINITIONS_SOURCE)
-    return {node.name.name: node for node in program.statements}
-
-
-#: Names of the gates this module defines when they are used.
-DEFINED_GATES = frozenset(_definitions())
-
-
-def standard_form(op: Gate) -> list[Gate]:
-    """``op`` as the OpenQASM 3 gates it is written as: aliases under one name (see above),
-    and ``cu`` as ``p(γ)`` on the control then ``cu3``, since consumers disagree on ``cu``."""
-    if op.name == "u2":  # u2(φ, λ) = U(π/2, φ, λ) exactly
-        return [Gate("U", op.qubits, (Const(math.pi / 2), *op.params))]
-    if op.name == "cu":
-        theta, phi, lam, gamma = op.params
-        return [Gate("p", op.qubits[:1], (gamma,)), Gate("cu3", op.qubits, (theta, phi, lam))]
-    return [Gate(_SAME_MATRIX.get(op.name, op.name), op.qubits, op.params)]
-
-
-def gate_definition(name: str) -> ast.QuantumGateDefinition | None:
-    """A fresh ``gate`` definition for an IR gate outside ``stdgates.inc`` (None if standard)."""
-    definition = _definitions().get(name)
-    return copy.deepcopy(definition) if definition is not None else None
-
 
 # --- explicit unitaries ----------------------------------------------------------------------
-
-_EMITTABLE = STANDARD_GATES | {"U"}
-_QISKIT_SPELLING = {"u": "U"}
-
 
 def synthesize_unitary(matrix: np.ndarray) -> QuantumCircuit:
     """A circuit of ``U``/standard gates implementing ``matrix`` exactly (global phase kept).
@@ -118,43 +40,17 @@ def synthesize_unitary(matrix: np.ndarray) -> QuantumCircuit:
         circuit = TwoQubitBasisDecomposer(CXGate(), euler_basis="U")(matrix)
     else:
         circuit = qs_decomposition(matrix)
-    if any(qiskit_gate_name(inst.operation.name) not in _EMITTABLE for inst in circuit.data):
+    if any(qiskit_gate_name(inst.operation) is None for inst in circuit.data):
         circuit = transpile(circuit, basis_gates=["u", "cx"], optimization_level=0)
     return circuit
 
 
-def qiskit_gate_name(name: str) -> str:
-    """The OpenQASM 3 name of a Qiskit standard gate appearing in a synthesized circuit."""
-    return _QISKIT_SPELLING.get(name, name)
-
-
-# --- inline definitions ------------------------------------------------------------------------
-
-def inline_definition(name: str, arguments: list[ast.Expression],
-                      operands: list[ast.Expression]) -> list[ast.Statement]:
-    """The body of IR gate ``name``'s definition, with ``arguments`` substituted for its
-    parameters and ``operands`` for its qubits: what is written instead of a call when the
-    output must declare no gates."""
-    definition = _definitions()[name]
-    bindings = {p.name: a for p, a in zip(definition.arguments, arguments)}
-    bindings.update((q.name, o) for q, o in zip(definition.qubits, operands))
-    substitute = _Substitute(bindings)
-    return [substitute.visit(copy.deepcopy(statement)) for statement in definition.body]
-
-
-class _Substitute(QASMTransformer):
-    """Replaces parameter and qubit names (never gate names) by the bound AST nodes."""
-
-    def __init__(self, bindings: dict[str, ast.Expression]):
-        self.bindings = bindings
-
-    def visit_QuantumGate(self, node: ast.QuantumGate, context=None) -> ast.QuantumGate:
-        node.arguments = [self.visit(a) for a in node.arguments]
-        node.qubits = [self.visit(q) for q in node.qubits]
-        return node
-
-    def visit_Identifier(self, node: ast.Identifier, context=None) -> ast.Expression:
-        return copy.deepcopy(self.bindings.get(node.name, node))
+def qiskit_gate_name(operation) -> str | None:
+    """The OpenQASM 3 name of a Qiskit gate in a synthesized circuit, if output may call
+    it by name without a definition."""
+    name = from_qiskit_name(operation.name, operation.num_qubits, len(operation.params))
+    spelled = None if name is None else openqasm_name(name)
+    return spelled if spelled is not None and openqasm_declared(spelled) else None
 
 
 # --- basis translation -------------------------------------------------------------------------
@@ -211,19 +107,14 @@ def _translated(qc: QuantumCircuit, basis: tuple[str, ...], what: str) -> tuple:
 @cache
 def _qiskit_basis(basis: tuple[str, ...]) -> dict[str, str]:
     """Qiskit's name of each basis gate, mapped to the IR name."""
-    standard = get_standard_gate_name_mapping()
     names = {}
     for name in basis:
-        spec = GATES.get(name)
-        if spec is not None:
-            probe = Circuit("probe", (Register("q", spec.num_qubits),), (), (),
-                            [Gate(name, range(spec.num_qubits), [0.0] * spec.num_params)])
-            qiskit_name = to_qiskit(probe).data[0].operation.name
-        if spec is None or qiskit_name not in standard:
+        spelled = qiskit_name(name) if name in GATES else None
+        if spelled is None:
             raise QCompileError(
                 f"basis gate '{name}' is not usable: a basis lists IR gate names that Qiskit "
                 f"also has as standard gates (such as rz, sx, x, cx, rzz, u)")
-        names[qiskit_name] = name
+        names[spelled] = name
     return names
 
 

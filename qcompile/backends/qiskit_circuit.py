@@ -13,11 +13,12 @@ import numpy as np
 from qiskit.circuit import (ClassicalRegister, Parameter, QuantumCircuit, QuantumRegister)
 from qiskit.circuit.library import UnitaryGate, get_standard_gate_name_mapping
 
-from ..ir import Barrier, Circuit, Gate, IfElse, Measure, Reset, Unitary
+from ..ir import Barrier, Circuit, Gate, IfElse, Measure, QCompileError, Reset, Unitary
+from ..ir.ops import constant_matrix
 from ..ir.expr import Binary, Const, Expr, Symbol, Unary
+from ..ir.spellings import qiskit_name
 from .names import parameter_name
 
-_QISKIT_NAMES = {"U": "u", "CX": "cx", "phase": "p", "cphase": "cp"}
 _STANDARD = get_standard_gate_name_mapping()
 
 
@@ -38,7 +39,7 @@ class _Converter:
         self.parameters: dict[str, Parameter] = {}
 
     def emit(self, ops, target: QuantumCircuit) -> None:
-        qubits, clbits = self.qc.qubits, self.qc.clbits
+        qubits, clbits = target.qubits, target.clbits
         for op in ops:
             if isinstance(op, Gate):
                 target.append(self.gate(op), [qubits[q] for q in op.qubits])
@@ -56,6 +57,25 @@ class _Converter:
             else:
                 raise TypeError(f"cannot convert {op!r}")
 
+    def composite(self, op: Gate):
+        """One instruction for a gate Qiskit lacks: the inverse of Qiskit's gate for its
+        inverse (iswapdg), else the gate library's exact definition (a gate added to the
+        library), else its matrix."""
+        inverse = op.inverse()
+        if qiskit_name(inverse.name) is not None:
+            return self.gate(inverse).inverse()
+        local = Gate(op.name, range(len(op.qubits)), op.params)
+        if local.definition():
+            body = QuantumCircuit(len(op.qubits), name=op.name)
+            self.emit(local.definition(), body)
+            return body.to_gate(label=op.name)
+        matrix = constant_matrix(op)
+        if matrix is None:
+            raise QCompileError(f"gate {op.name!r} has no Qiskit equivalent and no definition "
+                                f"in the gate library, so its symbolic parameters cannot be "
+                                f"kept; bind them first")
+        return UnitaryGate(matrix, label=op.name)
+
     def if_else(self, op: IfElse, target: QuantumCircuit) -> None:
         cond_bits = op.condition.clbits
         if len(cond_bits) == 1:
@@ -69,9 +89,9 @@ class _Converter:
                 self.emit(op.else_body, target)
 
     def gate(self, op: Gate):
-        name = _QISKIT_NAMES.get(op.name, op.name)
-        if name not in _STANDARD:  # e.g. iswapdg: Qiskit has only the forward gate
-            return self.gate(op.inverse()).inverse()
+        name = qiskit_name(op.name)
+        if name is None:
+            return self.composite(op)
         base = _STANDARD[name]
         if not op.params:
             return base

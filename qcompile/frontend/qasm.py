@@ -22,10 +22,11 @@ from openqasm3 import ast
 
 from ..ir import (Barrier, Circuit, Condition, Gate, IfElse, Measure, Param, QCompileError,
                   Register, Reset, Symbol, verify_circuit)
-from ..ir.gates import GATES
+from ..ir.gates import GATES, QELIB1, includes
+from ..ir.rewrite import remap
 from .qasm_expr import CONSTANTS, ExpressionEvaluator, Value, describe_node
-from .qasm_gates import INCLUDES, QELIB1_DEFINITIONS
-from .qasm_modifiers import Body, ModifierError, control, inverse, power, relabel
+from .qasm_gates import INCLUDE_FILES, QELIB1_DEFINITIONS
+from .qasm_modifiers import Body, ModifierError, control, inverse, power
 from .qasm_syntax import Source, parse
 
 _HEADER = re.compile(r"\A(?:\s+|//[^\n]*(?:\n|\Z)|/\*.*?\*/)*OPENQASM\b", re.S)
@@ -145,13 +146,12 @@ class _Importer:
         pass
 
     def _Include(self, node, ops):
-        names = INCLUDES.get(node.filename)
-        if names is None:
+        if node.filename not in INCLUDE_FILES:
             raise self._error(f"unknown include file '{node.filename}' (only "
-                              f"{' and '.join(sorted(INCLUDES))} are built in; files are not "
-                              "read)", node)
-        self.gates.update((name, name) for name in names)
-        if node.filename == "qelib1.inc":
+                              f"{' and '.join(sorted(INCLUDE_FILES))} are built in; files are "
+                              "not read)", node)
+        self.gates.update((name, name) for name in includes(node.filename))
+        if node.filename == QELIB1:
             prelude = Source(QELIB1_DEFINITIONS, "<qelib1.inc>")
             for statement in parse(prelude).statements:
                 self._define_gate(statement, prelude)
@@ -383,7 +383,7 @@ class _Importer:
         for qubits in self._broadcast(operands, node):
             if len(set(qubits)) != len(qubits):
                 raise self._error(f"gate '{name}' is applied to the same qubit twice", node)
-            ops.extend(relabel(op, qubits) for op in body.ops)
+            ops.extend(remap(op, qubits) for op in body.ops)
             if self.phases:
                 self.phases[-1] = self.phases[-1] + body.phase
 

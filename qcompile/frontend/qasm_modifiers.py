@@ -1,9 +1,9 @@
 """Gate modifiers (``inv @``, ``pow(k) @``, ``ctrl @``, ``negctrl @``) lowered onto IR gates.
 
 The IR has no modifiers, so a modified gate is rewritten: ``inv`` inverts each gate in reverse
-order, integer ``pow`` repeats, ``ctrl`` maps each gate to its named controlled form (x→cx,
-cx→ccx, rz→crz, ...), and what has no named form becomes an explicit :class:`Unitary` built
-from the matrices, which needs constant parameters.
+order, integer ``pow`` repeats, ``ctrl`` maps each gate to the library's gate with one more
+control (x→cx, cx→ccx, rz→crz, ...), and what has no such gate becomes an explicit
+:class:`Unitary` built from the matrices, which needs constant parameters.
 
 A gate body is a :class:`Body`: operations on local qubits ``0..n-1`` plus a global phase.
 The phase is kept because a controlled body turns it into a relative phase on the control.
@@ -17,10 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from ..ir import Barrier, Gate, Unitary, gate_matrix
+from ..ir import GATES, Barrier, Gate, Unitary
 from ..ir.expr import Const, Expr, as_expr, evaluate, fold, is_constant
 from ..ir.gates import controlled
-from .qasm_gates import CONTROLLED
+from ..ir.matrices import embed
+from ..ir.ops import constant_matrix
+from ..ir.rewrite import remap
 
 
 class ModifierError(Exception):
@@ -42,16 +44,6 @@ class Body:
     @property
     def has_phase(self) -> bool:
         return not (isinstance(self.phase, Const) and self.phase.value == 0.0)
-
-
-def relabel(op, mapping):
-    """``op`` with each qubit ``q`` replaced by ``mapping[q]``."""
-    qubits = tuple(mapping[q] for q in op.qubits)
-    if isinstance(op, Gate):
-        return Gate(op.name, qubits, op.params)
-    if isinstance(op, Unitary):
-        return Unitary(op.matrix, qubits, op.label)
-    return Barrier(qubits)
 
 
 def inverse(body: Body) -> Body:
@@ -81,8 +73,7 @@ def control(body: Body, count: int, negative: bool) -> Body:
 
 
 def _control_once(body: Body, negative: bool) -> Body:
-    shift = {q: q + 1 for q in range(body.num_qubits)}
-    ops = [_controlled_op(relabel(op, shift)) for op in body.ops]
+    ops = [_controlled_op(remap(op, lambda q: q + 1)) for op in body.ops]
     if body.has_phase:
         ops.append(Gate("p", (0,), (body.phase,)))
     if negative:
@@ -94,19 +85,18 @@ def _controlled_op(op):
     """One operation with an extra control on qubit 0."""
     if isinstance(op, Barrier):
         return Barrier((0, *op.qubits))
-    if isinstance(op, Gate) and op.name in CONTROLLED:
-        return Gate(CONTROLLED[op.name], (0, *op.qubits), op.params)
+    if isinstance(op, Gate) and GATES[op.name].controlled is not None:
+        return Gate(GATES[op.name].controlled, (0, *op.qubits), op.params)
     return Unitary(controlled(op_matrix(op, "ctrl @")), (0, *op.qubits),
                    f"c{op.name if isinstance(op, Gate) else op.label}")
 
 
 def op_matrix(op, purpose: str) -> np.ndarray:
-    if isinstance(op, Unitary):
-        return op.matrix
-    if not all(is_constant(p) for p in op.params):
+    matrix = constant_matrix(op)
+    if matrix is None:
         raise ModifierError(f"{purpose} of gate '{op.name}' with symbolic parameters has no IR "
                             "form (it needs a matrix, so its parameters must be constants)")
-    return gate_matrix(op.name, [float(evaluate(p, {})) for p in op.params])
+    return matrix
 
 
 def body_matrix(body: Body, purpose: str) -> np.ndarray:
@@ -117,16 +107,5 @@ def body_matrix(body: Body, purpose: str) -> np.ndarray:
     total = np.eye(2 ** n, dtype=complex) * np.exp(1j * float(evaluate(body.phase, {})))
     for op in body.ops:
         if not isinstance(op, Barrier):
-            total = _apply(op_matrix(op, purpose), op.qubits, total, n)
+            total = embed(op_matrix(op, purpose), op.qubits, range(n)) @ total
     return total
-
-
-def _apply(matrix: np.ndarray, qubits, total: np.ndarray, n: int) -> np.ndarray:
-    """``embed(matrix on qubits) @ total`` without building the embedded matrix."""
-    k = len(qubits)
-    # With C-order reshapes, tensor axis j of an n-qubit index is qubit n-1-j.
-    row_axes = [n - 1 - qubits[k - 1 - i] for i in range(k)]
-    gate = matrix.reshape([2] * (2 * k))
-    state = total.reshape([2] * n + [2 ** n])
-    out = np.tensordot(gate, state, axes=(list(range(k, 2 * k)), row_axes))
-    return np.moveaxis(out, list(range(k)), row_axes).reshape(2 ** n, 2 ** n)

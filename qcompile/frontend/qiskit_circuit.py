@@ -15,9 +15,10 @@ from qiskit.circuit import (Clbit, ClassicalRegister, ControlFlowOp, IfElseOp, P
                             ParameterVectorElement, QuantumCircuit)
 from qiskit.quantum_info import Operator
 
-from ..ir import (GATES, Barrier, Circuit, Condition, Gate, IfElse, Measure, Param,
+from ..ir import (Barrier, Circuit, Condition, Gate, IfElse, Measure, Param,
                   QCompileError, Register, Reset, Symbol, Unitary, verify_circuit)
 from ..ir.expr import Binary, Const, Expr, Unary, as_expr
+from ..ir.spellings import from_qiskit_name
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _FUNCTIONS = {"sin": "sin", "cos": "cos", "tan": "tan", "exp": "exp", "log": "log",
@@ -82,10 +83,8 @@ class _Converter:
         return [self.gate(op, qubits)]
 
     def gate(self, op, qubits):
-        name = {"u": "U"}.get(op.name, op.name)
-        spec = GATES.get(name)
-        if (spec is not None and spec.num_qubits == len(qubits)
-                and spec.num_params == len(op.params) and not _mutated(op)):
+        name = from_qiskit_name(op.name, len(qubits), len(op.params))
+        if name is not None and not _mutated(op):
             return Gate(name, qubits, tuple(self.expression(p) for p in op.params))
         if any(isinstance(p, ParameterExpression) and p.parameters for p in op.params):
             raise QCompileError(f"gate '{op.name}' has no IR equivalent and unbound "

@@ -6,14 +6,14 @@ operation is an immutable value, so passes build new lists instead of mutating s
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Union
-from collections.abc import Iterator
 
 import numpy as np
 
-from .expr import Expr, as_expr, symbols
-from .gates import GATES
+from .expr import Expr, as_expr, evaluate, fold, is_constant, symbols
+from .gates import GATES, definition_gates
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,24 @@ class Gate:
     def inverse(self) -> Gate:
         spec = GATES[self.name]
         return Gate(spec.inverse_name, self.qubits, spec.inverse_params(self.params))
+
+    def canonical(self) -> Gate:
+        """The gate under its canonical name with every parameter folded: equal gates are then
+        written equally, which structural comparisons need (``rx(t)`` against ``rx(-t)``)."""
+        return Gate(GATES[self.name].canonical, self.qubits, tuple(fold(p) for p in self.params))
+
+    def matrix(self, env: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """The matrix for parameter values ``env`` (batched like them; see
+        :func:`.expr.evaluate`); constant gates need none."""
+        with np.errstate(all="ignore"):
+            angles = [np.asarray(evaluate(p, env or {}), dtype=float) for p in self.params]
+        return GATES[self.name].matrix(*angles)
+
+    def definition(self) -> list[Gate]:
+        """The gate as the gates of its library definition, on its qubits (exact, global
+        phase included); empty when the library gives none."""
+        return [Gate(name, tuple(self.qubits[q] for q in qubits), params)
+                for name, qubits, *params in definition_gates(self.name, self.params)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,6 +160,23 @@ def walk(ops) -> Iterator[Operation]:
         if isinstance(op, IfElse):
             yield from walk(op.then_body)
             yield from walk(op.else_body)
+
+
+def constant_matrix(op: Operation) -> np.ndarray | None:
+    """The matrix of a unitary, or of a gate whose angles are all constants; else None."""
+    if isinstance(op, Unitary):
+        return op.matrix
+    if isinstance(op, Gate) and all(is_constant(p) for p in op.params):
+        return op.matrix()
+    return None
+
+
+def is_diagonal(op: Gate | Unitary) -> bool:
+    """Whether the operation's matrix is diagonal (for every parameter value)."""
+    if isinstance(op, Gate):
+        return GATES[op.name].diagonal
+    matrix = op.matrix
+    return bool(np.all(matrix == np.diag(np.diag(matrix))))
 
 
 def op_symbols(op: Operation):

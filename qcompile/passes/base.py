@@ -10,19 +10,72 @@ operations at a time (a circuit body, or one branch of an if/else). :class:`Circ
 
 Passes are registered under a name with :func:`register_pass`; their options are constructor
 keyword arguments, so a pipeline string like ``merge-1q(basis=zsx)`` maps directly onto
-``Merge1Q(basis="zsx")`` and a user's own pass needs no edit to this package.
+``Merge1Q(basis="zsx")`` and a user's own pass needs no edit to this package. The built-in
+passes are dataclasses whose fields are their options: each field's type and
+:func:`option` bounds are checked when the pass is built, with one message per kind of
+mistake, so no pass validates its options by hand.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import types
+import typing
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import ClassVar, TypeVar
 
-from ..ir import Circuit, IfElse, Operation, Program, QCompileError
+from ..ir import Circuit, Operation, Program, QCompileError
+from ..ir.rewrite import rewrite_blocks
 
 PropertySet = dict
+
+
+def option(default, *, low: float | None = None, high: float | None = None,
+           choices: Sequence | None = None):
+    """A pass option: a dataclass field with its default and the values it accepts."""
+    metadata = {"low": low, "high": high, "choices": None if choices is None else tuple(choices)}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _check_option(pass_name: str, field: dataclasses.Field, kind, value):
+    """``value`` for the option, or a QCompileError saying what the option accepts."""
+    allowed = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
+    if value is None and type(None) in allowed:
+        return value
+    kind = next(k for k in allowed if k is not type(None))
+    kind = typing.get_origin(kind) or kind
+    low, high, choices = (field.metadata.get(k) for k in ("low", "high", "choices"))
+
+    def fail(expected: str):
+        raise QCompileError(f"{pass_name}: {field.name} must be {expected}, got {value!r}")
+
+    if kind is bool:
+        if not isinstance(value, bool):
+            fail("true or false")
+        return value
+    if kind in (int, float):
+        numeric = (int,) if kind is int else (int, float)
+        noun = "an integer" if kind is int else "a number"
+        if low is not None and high is not None:
+            expected = f"{noun} from {low} to {high}"
+        elif low == 1 and kind is int:
+            expected = "a positive integer"
+        elif low == 0:
+            expected = f"a non-negative {noun.split()[-1]}"
+        else:
+            expected = noun + (f" of at least {low}" if low is not None else "")
+        if (isinstance(value, bool) or not isinstance(value, numeric)
+                or (low is not None and value < low) or (high is not None and value > high)):
+            fail(expected)
+        return kind(value)
+    if choices is not None and value not in choices:
+        raise QCompileError(f"{pass_name}: unknown {field.name} {value!r}; expected one of "
+                            f"{', '.join(map(str, choices))}")
+    if not isinstance(value, kind):
+        fail(f"a {kind.__name__}")
+    return value
 
 
 class Pass(ABC):
@@ -30,6 +83,14 @@ class Pass(ABC):
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
+
+    def __post_init__(self):
+        """Check every option of a dataclass pass against its type and :func:`option`."""
+        hints = typing.get_type_hints(type(self))
+        for field in dataclasses.fields(self):
+            value = _check_option(self.name or type(self).__name__, field, hints[field.name],
+                                  getattr(self, field.name))
+            object.__setattr__(self, field.name, value)
 
     @abstractmethod
     def run(self, program: Program, properties: PropertySet) -> Program:
@@ -75,13 +136,8 @@ class BlockPass(CircuitPass):
     recurse_into_blocks: ClassVar[bool] = True
 
     def run_circuit(self, circuit: Circuit) -> Circuit:
-        return circuit.with_ops(self._rewrite(circuit.ops))
-
-    def _rewrite(self, ops: Sequence[Operation]) -> list[Operation]:
-        if self.recurse_into_blocks:
-            ops = [IfElse(op.condition, self._rewrite(op.then_body), self._rewrite(op.else_body))
-                   if isinstance(op, IfElse) else op for op in ops]
-        return self.run_block(tuple(ops))
+        return circuit.with_ops(rewrite_blocks(circuit.ops, self.run_block,
+                                               into_branches=self.recurse_into_blocks))
 
     @abstractmethod
     def run_block(self, ops: tuple[Operation, ...]) -> list[Operation]:
@@ -146,10 +202,3 @@ def fresh_name(base: str, taken: set[str]) -> str:
     taken.add(name)
     return name
 
-
-def optional_positive_int(pass_name: str, option: str, value) -> int | None:
-    """Validate an optional count option (``None`` means no limit)."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                              or value < 1):
-        raise QCompileError(f"{pass_name}: {option} must be a positive integer, got {value!r}")
-    return value

@@ -7,50 +7,16 @@ boundaries on the qubits they touch; they are never cancelled.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from functools import cache
-
 import numpy as np
 
-from ..ir import GATES, Gate, Operation, Unitary, gate_matrix
-from ..ir.ops import qubits_of
+from ..ir import Gate, Operation, Unitary
+from ..ir.dag import DependencyDag
+from ..ir.gates import is_symmetric
+from ..ir.matrices import permute_matrix
+from ..ir.ops import constant_matrix
 from .base import BlockPass, register_pass
-from .canonicalize import canonical_gate, constant_matrix
 
 _ATOL = 1e-10
-
-
-def permute_matrix(matrix: np.ndarray, qubits: tuple[int, ...],
-                   order: tuple[int, ...]) -> np.ndarray:
-    """Rewrite a matrix on ``qubits`` (bit k is ``qubits[k]``) so that bit k is ``order[k]``.
-
-    ``order`` must list the same qubits. In the reshaped tensor, row bit k is axis n-1-k and
-    column bit k is axis 2n-1-k (most significant bit first).
-    """
-    n = len(qubits)
-    source = [qubits.index(q) for q in order]
-    axes = [0] * (2 * n)
-    for k, s in enumerate(source):
-        axes[n - 1 - k] = n - 1 - s
-        axes[2 * n - 1 - k] = 2 * n - 1 - s
-    tensor = matrix.reshape((2,) * (2 * n)).transpose(axes)
-    return tensor.reshape(matrix.shape)
-
-
-@cache
-def is_symmetric(name: str, order: tuple[int, ...]) -> bool:
-    """Whether gate ``name`` is unchanged when its qubits are relabelled by ``order``.
-
-    Decided from the matrix at a few random parameter values (cached per gate and order), so
-    cz, swap, rzz, cp, ccz, ... are found symmetric and cx, crx are not, without a hand list.
-    """
-    rng = np.random.default_rng(7)
-    identity = tuple(range(len(order)))
-    for _ in range(3):
-        matrix = gate_matrix(name, rng.uniform(-np.pi, np.pi, GATES[name].num_params))
-        if not np.allclose(permute_matrix(matrix, identity, order), matrix, atol=_ATOL):
-            return False
-    return True
 
 
 def cancels(first: Gate | Unitary, second: Gate | Unitary) -> bool:
@@ -68,7 +34,7 @@ def cancels(first: Gate | Unitary, second: Gate | Unitary) -> bool:
         return np.allclose(b @ a, np.eye(len(a)), rtol=0, atol=_ATOL)
     if not (isinstance(first, Gate) and isinstance(second, Gate)):
         return False
-    inverse, other = canonical_gate(first.inverse()), canonical_gate(second)
+    inverse, other = first.inverse().canonical(), second.canonical()
     if (inverse.name, inverse.params) != (other.name, other.params):
         return False
     return is_symmetric(other.name, tuple(second.qubits.index(q) for q in first.qubits))
@@ -83,24 +49,17 @@ class CancelInverses(BlockPass):
     """
 
     def run_block(self, ops: tuple[Operation, ...]) -> list[Operation]:
-        # One sweep with a stack of live operations per qubit reaches the fixed point: after
-        # a pair is removed the stacks are exactly as if neither had been there, so the gate
-        # before the pair meets the gate after it (a b b^-1 a^-1 vanishes entirely), and
-        # a second sweep would see the same tops and remove nothing.
-        kept: list[Operation | None] = []
-        stacks: dict[int, list[int]] = defaultdict(list)
-        for op in ops:
-            qubits = qubits_of(op)
-            if isinstance(op, (Gate, Unitary)):
-                tops = {stacks[q][-1] if stacks[q] else None for q in qubits}
-                top = tops.pop() if len(tops) == 1 else None
-                previous = kept[top] if top is not None else None
-                if isinstance(previous, (Gate, Unitary)) and cancels(previous, op):
-                    for q in qubits:
-                        stacks[q].pop()
-                    kept[top] = None
-                    continue
-            for q in qubits:
-                stacks[q].append(len(kept))
-            kept.append(op)
-        return [op for op in kept if op is not None]
+        # One sweep in order reaches the fixed point: removing a pair joins its neighbours
+        # on every wire, so the gate before the pair meets the gate after it
+        # (a b b^-1 a^-1 vanishes entirely).
+        dag = DependencyDag(ops)
+        for node in range(len(dag)):
+            op = dag.op(node)
+            if not isinstance(op, (Gate, Unitary)):
+                continue
+            before = dag.common_predecessor(node)
+            if before is not None and isinstance(dag.op(before), (Gate, Unitary)) and cancels(
+                    dag.op(before), op):
+                dag.remove(before)
+                dag.remove(node)
+        return dag.ops()

@@ -8,36 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Gate, IfElse, Operation, Unitary, gate_matrix
-from ..ir.expr import Const, fold
+from ..ir import Gate, IfElse, Operation
+from ..ir.ops import constant_matrix
 from .base import BlockPass, register_pass
-
-#: Alias -> the one spelling kept. Each pair has the same parameters and exactly the same
-#: matrix, global phase included (the tests check this with ``gate_matrix``).
-CANONICAL_NAMES = {
-    "CX": "cx",
-    "phase": "p",
-    "u1": "p",
-    "cphase": "cp",
-    "cu1": "cp",
-    "U": "u",
-    "u3": "u",
-}
-
-
-def canonical_gate(gate: Gate) -> Gate:
-    """The gate under its canonical name with every parameter expression folded."""
-    return Gate(CANONICAL_NAMES.get(gate.name, gate.name), gate.qubits,
-                tuple(fold(p) for p in gate.params))
-
-
-def constant_matrix(op: Gate | Unitary) -> np.ndarray | None:
-    """The matrix of a unitary or of a gate whose angles are all constants, else None."""
-    if isinstance(op, Unitary):
-        return op.matrix
-    if all(isinstance(p, Const) for p in op.params):
-        return gate_matrix(op.name, [p.value for p in op.params])
-    return None
 
 
 def is_identity(gate: Gate) -> bool:
@@ -64,7 +37,7 @@ class Canonicalize(BlockPass):
         out: list[Operation] = []
         for op in ops:
             if isinstance(op, Gate):
-                op = canonical_gate(op)
+                op = op.canonical()
                 if is_identity(op):
                     continue
             elif isinstance(op, IfElse) and not (op.then_body or op.else_body):

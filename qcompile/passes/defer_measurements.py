@@ -25,10 +25,13 @@ never written stay 0. Each dynamic operation is rewritten as follows:
   ``old(c) XOR C·old(c) XOR C·q``; ``reset q`` becomes a C-controlled swap of q with a fresh
   |0> ancilla, which carries the old state away.
 
-Symbolic gates under controls are decomposed exactly, global phase included, into constant
-conjugations around rx/ry/rz/p rotations. One control gives crx/cry/crz/cp; k >= 2 controls
-use the ancilla-free ``R(t/2) · C^k F · R(-t/2) · C^k F`` with F a Pauli that anticommutes
-with the rotation (X for ry/rz, Z for rx), and ``C^k P(t) = C^k RZ(t) · C^(k-1) P(t/2)``.
+Symbolic gates under controls are rewritten exactly, global phase included: a controlled
+form of the library (``crz`` is ``rz`` with one more control) adds its control to the others;
+rx/ry/rz/p become controlled rotations — one control gives crx/cry/crz/cp, k >= 2 controls use
+the ancilla-free ``R(t/2) · C^k F · R(-t/2) · C^k F`` with F a Pauli that anticommutes with the
+rotation (X for ry/rz, Z for rx), and ``C^k P(t) = C^k RZ(t) · C^(k-1) P(t/2)``; any other
+gate is replaced by its library definition, where a conjugation ``A · core · A⁻¹`` around the
+core stays uncontrolled (controlling the core alone is exact).
 """
 
 from __future__ import annotations
@@ -39,26 +42,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..ir import (GATES, Barrier, Circuit, Const, Gate, IfElse, Measure, Operation,
-                  Program, QCompileError, Register, Reset,
-                  Unitary)
+from ..ir import (Barrier, Circuit, Const, Gate, IfElse, Measure, Operation, Program,
+                  QCompileError, Register, Reset, Unitary)
 from ..ir.expr import Expr, fold, format_expr
-from ..ir.gates import controlled
-from ..ir.ops import qubits_of
-from .base import Pass, PropertySet, optional_positive_int, register_pass
-from .canonicalize import canonical_gate, constant_matrix
+from ..ir.gates import controlled, controlled_base, with_controls
+from ..ir.ops import constant_matrix, qubits_of
+from ..ir.rewrite import remap
+from .base import Pass, PropertySet, option, register_pass
 from .wires import relabel_qubit_outputs
 
 #: A control: (wire, the state 0 or 1 it must be in).
 Control = tuple[int, int]
 
-#: (constant gate, number of added all-ones controls) -> the named gate that is exactly that.
-NAMED_CONTROLLED = {("x", 1): "cx", ("x", 2): "ccx", ("cx", 1): "ccx", ("y", 1): "cy",
-                    ("z", 1): "cz", ("z", 2): "ccz", ("cz", 1): "ccz", ("h", 1): "ch",
-                    ("swap", 1): "cswap"}
-
-#: Two-qubit Pauli rotations exp(-i t PP/2) as rzz conjugated by these single-qubit gates.
-_PAULI_BASIS_CHANGE = {"rzz": (), "rxx": ("h",), "ryy": ("sdg", "h")}
+#: Rotations about one axis, with the Pauli that anticommutes with each (see above).
+_ROTATION_FLIP = {"rx": "z", "ry": "x", "rz": "x"}
 
 
 def controlled_constant(op: Gate | Unitary, controls: Sequence[Control]) -> Gate | Unitary:
@@ -67,9 +64,9 @@ def controlled_constant(op: Gate | Unitary, controls: Sequence[Control]) -> Gate
         return op
     wires = tuple(w for w, _ in controls) + op.qubits
     if isinstance(op, Gate) and all(state == 1 for _, state in controls):
-        named = NAMED_CONTROLLED.get((op.name, len(controls)))
+        named = with_controls(op.name, len(controls))
         if named:
-            return Gate(named, wires)
+            return Gate(named, wires, op.params)
     matrix = controlled(constant_matrix(op), len(controls))
     flipped = sum(1 << k for k, (_, state) in enumerate(controls) if state == 0)
     if flipped:  # X-conjugate the 0-state controls: permute the basis
@@ -85,50 +82,48 @@ def controlled_rotation(axis: str, angle: Expr, controls: Sequence[int],
     if not controls:
         return [Gate(axis, (target,), (angle,))]
     if len(controls) == 1:
-        return [Gate("c" + axis, (controls[0], target), (angle,))]
+        return [Gate(with_controls(axis, 1), (controls[0], target), (angle,))]
     half = fold(angle * Const(0.5))
     if axis == "p":
         return (controlled_rotation("rz", angle, controls, target)
                 + controlled_rotation("p", half, controls[:-1], controls[-1]))
-    flip = controlled_constant(Gate("z" if axis == "rx" else "x", (target,)),
+    flip = controlled_constant(Gate(_ROTATION_FLIP[axis], (target,)),
                                [(c, 1) for c in controls])
     return [flip, Gate(axis, (target,), (fold(-half),)), flip, Gate(axis, (target,), (half,))]
 
 
-@dataclass(frozen=True)
-class _Rotation:
-    axis: str
-    target: int
-    angle: Expr
-    controls: tuple[int, ...] = ()  # the gate's own controls
+def _conjugation(definition: list[Gate]) -> int:
+    """How many gates at each end of a definition form ``A ... A⁻¹``: constant gates whose
+    mirror images at the other end are their inverses."""
+    k = 0
+    while (2 * k + 2 <= len(definition) and constant_matrix(definition[k]) is not None
+           and definition[-1 - k].canonical() == definition[k].inverse().canonical()):
+        k += 1
+    return k
 
 
-def _u_rotations(target, theta, phi, lam, controls=()) -> list[_Rotation]:
-    """u(theta, phi, lam) = p(phi) ry(theta) p(lam), exactly."""
-    return [_Rotation("p", target, lam, controls), _Rotation("ry", target, theta, controls),
-            _Rotation("p", target, phi, controls)]
-
-
-def symbolic_decomposition(gate: Gate) -> tuple[list[Gate], list[_Rotation]] | None:
-    """``(conjugation, rotations)`` with gate = conjugation⁻¹ · rotations · conjugation,
-    exactly; None for gates with no known decomposition. ``gate`` is canonical."""
-    name, q, t = gate.name, gate.qubits, gate.params
-    if name in ("rx", "ry", "rz", "p"):
-        return [], [_Rotation(name, q[0], t[0])]
-    if name == "u":
-        return [], _u_rotations(q[0], *t)
-    if name == "u2":
-        return [], _u_rotations(q[0], Const(np.pi / 2), *t)
-    if name in ("crx", "cry", "crz", "cp"):
-        return [], [_Rotation(name[1:], q[1], t[0], (q[0],))]
-    if name == "cu3":
-        return [], _u_rotations(q[1], *t, controls=(q[0],))
-    if name == "cu":  # the phase gamma applies when the gate's control is 1
-        return [], [*_u_rotations(q[1], *t[:3], controls=(q[0],)), _Rotation("p", q[0], t[3])]
-    if name in _PAULI_BASIS_CHANGE:
-        change = [Gate(g, (w,)) for w in q for g in _PAULI_BASIS_CHANGE[name]]
-        return [*change, Gate("cx", q)], [_Rotation("rz", q[1], t[0])]
-    return None
+def _symbolic_controlled(gate: Gate, controls: tuple[int, ...]) -> list[Operation] | None:
+    """A symbolic canonical ``gate`` applied when every control wire is 1; None when the
+    library has no exact rewrite for it."""
+    base = controlled_base(gate.name)
+    if base is not None:
+        return _symbolic_controlled(Gate(base, gate.qubits[1:], gate.params).canonical(),
+                                    controls + gate.qubits[:1])
+    if gate.name in (*_ROTATION_FLIP, "p"):
+        return controlled_rotation(gate.name, gate.params[0], controls, gate.qubits[0])
+    definition = [g.canonical() for g in gate.definition()]
+    if not definition:
+        return None
+    k = _conjugation(definition)
+    ops: list[Operation] = definition[:k]
+    for inner in definition[k:len(definition) - k]:
+        if constant_matrix(inner) is not None:
+            ops.append(controlled_constant(inner, [(c, 1) for c in controls]))
+        elif (rewritten := _symbolic_controlled(inner, controls)) is not None:
+            ops += rewritten
+        else:
+            return None
+    return ops + definition[len(definition) - k:]
 
 
 def controlled_ops(op: Gate | Unitary, controls: Sequence[Control]) -> list[Operation]:
@@ -138,24 +133,19 @@ def controlled_ops(op: Gate | Unitary, controls: Sequence[Control]) -> list[Oper
     if not controls:
         return [op]
     if isinstance(op, Gate):
-        op = canonical_gate(op)
+        op = op.canonical()
     if constant_matrix(op) is not None:
         return [controlled_constant(op, controls)]
-    decomposition = symbolic_decomposition(op) if op.name in GATES else None
-    if decomposition is None:
+    rewritten = _symbolic_controlled(op, tuple(w for w, _ in controls))
+    if rewritten is None:
         params = ", ".join(format_expr(p) for p in op.params)
         raise QCompileError(f"gate {op.name}({params}) in an if/else branch has symbolic "
                             f"parameters and no known exact decomposition into controlled "
                             f"rotations, so it cannot be put under quantum control; bind its "
                             f"parameters to constants first, or write it with rx/ry/rz/p "
                             f"rotations")
-    conjugation, rotations = decomposition
     flips = [Gate("x", (w,)) for w, state in controls if state == 0]
-    wires = tuple(w for w, _ in controls)
-    ops: list[Operation] = [*flips, *conjugation]
-    for rot in rotations:
-        ops += controlled_rotation(rot.axis, rot.angle, wires + rot.controls, rot.target)
-    return ops + [g.inverse() for g in reversed(conjugation)] + flips
+    return [*flips, *rewritten, *flips]
 
 
 class _Deferral:
@@ -208,10 +198,9 @@ class _Deferral:
         elif isinstance(op, IfElse):
             self.if_else(op, controls, depth)
         elif isinstance(op, Barrier):
-            self.emit(Barrier(tuple(self.wire[q] for q in op.qubits)))
+            self.emit(remap(op, self.wire))
         else:
-            self.gate(dataclasses.replace(op, qubits=tuple(self.wire[q] for q in op.qubits)),
-                      controls)
+            self.gate(remap(op, self.wire), controls)
 
     def measure(self, wire: int, clbit: int, controls, used_later: bool) -> None:
         if not controls and not used_later:
@@ -304,6 +293,7 @@ def defer_circuit(circuit: Circuit) -> tuple[Circuit, list[int]]:
 
 
 @register_pass("defer-measurements")
+@dataclass(frozen=True)
 class DeferMeasurements(Pass):
     """Replace mid-circuit measurement, reset and if/else by ancillas and quantum control.
 
@@ -314,8 +304,7 @@ class DeferMeasurements(Pass):
     cover the ancillas too. Option ``max_qubits``: fail when a circuit would need more.
     """
 
-    def __init__(self, max_qubits: int | None = None):
-        self.max_qubits = optional_positive_int("defer-measurements", "max_qubits", max_qubits)
+    max_qubits: int | None = option(None, low=1)
 
     def run(self, program: Program, properties: PropertySet) -> Program:
         circuits, final_wire = [], {}

@@ -23,12 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from qiskit.quantum_info import Operator
 
-from ..ir import Gate, GATES, Operation, QCompileError, Unitary
-from ..ir.ops import qubits_of
-from .base import BlockPass, register_pass
-from .canonicalize import constant_matrix
+from ..ir import Gate, Operation, Unitary
+from ..ir.matrices import embed
+from ..ir.ops import constant_matrix, is_diagonal, qubits_of
+from .base import BlockPass, option, register_pass
 
 
 @dataclass
@@ -39,14 +38,8 @@ class _Group:
     diagonal: bool = True
 
 
-def _is_diagonal(op: Gate | Unitary) -> bool:
-    if isinstance(op, Gate):
-        return GATES[op.name].diagonal
-    matrix = op.matrix
-    return bool(np.all(matrix == np.diag(np.diag(matrix))))
-
-
 @register_pass("fuse")
+@dataclass(frozen=True)
 class Fuse(BlockPass):
     """Fuse constant gates into dense blocks of up to max_width qubits and diagonal runs.
 
@@ -56,20 +49,9 @@ class Fuse(BlockPass):
     simulation: the blocks are exact, global phase included, but not hardware gates.
     """
 
-    def __init__(self, max_width: int = 4, max_diagonal_width: int = 8,
-                 pass_cost: float = 8.0):
-        if not (isinstance(max_width, int) and 1 <= max_width <= 10):
-            raise QCompileError(f"fuse: max_width must be an integer from 1 to 10, got "
-                                f"{max_width!r}")
-        if not (isinstance(max_diagonal_width, int) and 1 <= max_diagonal_width <= 16):
-            raise QCompileError(f"fuse: max_diagonal_width must be an integer from 1 to 16, "
-                                f"got {max_diagonal_width!r}")
-        if not (isinstance(pass_cost, (int, float)) and pass_cost >= 0):
-            raise QCompileError(f"fuse: pass_cost must be a non-negative number, got "
-                                f"{pass_cost!r}")
-        self.max_width = max_width
-        self.max_diagonal_width = max_diagonal_width
-        self.pass_cost = float(pass_cost)
+    max_width: int = option(4, low=1, high=10)
+    max_diagonal_width: int = option(8, low=1, high=16)
+    pass_cost: float = option(8.0, low=0)
 
     def cost(self, width: int, diagonal: bool) -> float:
         """Relative time per amplitude of one block."""
@@ -84,16 +66,16 @@ class Fuse(BlockPass):
             earliest = max((last[q] for q in qubits if q in last), default=0)
             chosen = None
             if fusible:
-                diagonal = _is_diagonal(op)
+                diagonal = is_diagonal(op)
                 chosen = next((g for g in range(earliest, len(groups))
                                if self._worth_joining(groups[g], qubits, diagonal)), None)
             if chosen is None:
                 chosen = len(groups)
-                groups.append(_Group(fusible=fusible, diagonal=fusible and _is_diagonal(op)))
+                groups.append(_Group(fusible=fusible, diagonal=fusible and is_diagonal(op)))
             group = groups[chosen]
             group.ops.append(op)
             group.qubits += [q for q in qubits if q not in group.qubits]
-            group.diagonal = group.diagonal and fusible and _is_diagonal(op)
+            group.diagonal = group.diagonal and fusible and is_diagonal(op)
             for q in qubits:
                 last[q] = chosen
         return [op for group in groups for op in self._emit(group)]
@@ -113,9 +95,9 @@ class Fuse(BlockPass):
     def _emit(group: _Group) -> list[Operation]:
         if len(group.ops) == 1:
             return group.ops
-        operator = Operator(np.eye(2 ** len(group.qubits), dtype=complex))
+        wires = range(len(group.qubits))
         position = {q: k for k, q in enumerate(group.qubits)}
+        product = np.eye(2 ** len(group.qubits), dtype=complex)
         for op in group.ops:
-            operator = operator.compose(Operator(constant_matrix(op)),
-                                        qargs=[position[q] for q in op.qubits])
-        return [Unitary(operator.data, tuple(group.qubits), "fused")]
+            product = embed(constant_matrix(op), [position[q] for q in op.qubits], wires) @ product
+        return [Unitary(product, tuple(group.qubits), "fused")]

@@ -13,23 +13,23 @@ cancels in its density matrix. The statevector changes by an unobservable overal
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from itertools import groupby
 
 import numpy as np
 from qiskit.synthesis import OneQubitEulerDecomposer
 
-from ..ir import Gate, Operation, QCompileError, Unitary
+from ..ir import GATES, Gate, Operation, Unitary
+from ..ir.dag import DependencyDag
 from ..ir.expr import fold
-from ..ir.ops import qubits_of
-from .base import BlockPass, register_pass
-from .canonicalize import CANONICAL_NAMES, constant_matrix
+from ..ir.gates import is_additive
+from ..ir.ops import constant_matrix
+from .base import BlockPass, option, register_pass
 
 #: option value -> Qiskit Euler basis. Each emits gates the IR knows by the same name.
 EULER_BASES = {"u": "U", "zyz": "ZYZ", "zxz": "ZXZ", "xyx": "XYX", "xzx": "XZX",
                "zsx": "ZSX", "psx": "PSX"}
-
-#: Rotations about one fixed axis: g(a) g(b) = g(a + b) exactly, so symbolic ones merge too.
-SAME_AXIS = frozenset({"rx", "ry", "rz", "p"})
 
 
 def _is_single_qubit(op: Operation) -> bool:
@@ -37,8 +37,8 @@ def _is_single_qubit(op: Operation) -> bool:
 
 
 def _axis(op: Gate | Unitary) -> str | None:
-    name = CANONICAL_NAMES.get(op.name, op.name) if isinstance(op, Gate) else None
-    return name if name in SAME_AXIS else None
+    """The canonical name of an additive rotation (g(a) g(b) = g(a + b)), else None."""
+    return GATES[op.name].canonical if isinstance(op, Gate) and is_additive(op.name) else None
 
 
 def merge_same_axis(run: list[Gate | Unitary]) -> list[Gate | Unitary]:
@@ -54,6 +54,7 @@ def merge_same_axis(run: list[Gate | Unitary]) -> list[Gate | Unitary]:
 
 
 @register_pass("merge-1q")
+@dataclass(frozen=True)
 class Merge1Q(BlockPass):
     """Merge runs of single-qubit gates into one Euler-basis gate sequence per run.
 
@@ -64,26 +65,29 @@ class Merge1Q(BlockPass):
     zyz, zxz, xyx, xzx, zsx, psx.
     """
 
-    def __init__(self, basis: str = "u"):
-        if basis not in EULER_BASES:
-            raise QCompileError(f"merge-1q: unknown basis {basis!r}; expected one of "
-                                f"{', '.join(EULER_BASES)}")
-        self.basis = basis
-        self._decomposer = OneQubitEulerDecomposer(EULER_BASES[basis])
+    basis: str = option("u", choices=EULER_BASES)
+
+    @cached_property
+    def _decomposer(self) -> OneQubitEulerDecomposer:
+        return OneQubitEulerDecomposer(EULER_BASES[self.basis])
 
     def run_block(self, ops: tuple[Operation, ...]) -> list[Operation]:
-        out: list[Operation] = []
-        runs: dict[int, list[Gate | Unitary]] = {}
-        for op in ops:
-            if _is_single_qubit(op):
-                runs.setdefault(op.qubits[0], []).append(op)
+        dag = DependencyDag(ops)
+        merged_runs: set[int] = set()
+        for node in range(len(dag)):
+            if not _is_single_qubit(ops[node]) or node in merged_runs:
                 continue
-            for q in qubits_of(op):
-                out.extend(self.merge_run(runs.pop(q, [])))
-            out.append(op)
-        for run in runs.values():
-            out.extend(self.merge_run(run))
-        return out
+            wire = dag.wires(node)[0]
+            run = [node]
+            while (after := dag.after(run[-1], wire)) is not None and _is_single_qubit(
+                    ops[after]):
+                run.append(after)
+            merged_runs.update(run)
+            merged = self.merge_run([ops[n] for n in run])
+            for member in run[:-1]:
+                dag.remove(member)
+            dag.replace(run[-1], merged)
+        return dag.ops()
 
     def merge_run(self, run: list[Gate | Unitary]) -> list[Gate | Unitary]:
         """The shortest replacement this pass finds for one run on one qubit."""

@@ -16,43 +16,18 @@ weight) rather than silently using stale scales when the scales are not bound.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..ir import GATES, Const, Gate, Operation, Program, QCompileError, TensorDecl, TensorOp
-from ..ir import gate_matrix
 from ..ir.expr import evaluate, is_constant
-from .base import BlockPass, Pass, PropertySet, fresh_name, register_pass
-
-
-def _check_bits(pass_name: str, bits, low: int, high: int) -> int:
-    if isinstance(bits, bool) or not isinstance(bits, int) or not low <= bits <= high:
-        raise QCompileError(f"{pass_name}: bits must be an integer from {low} to {high}, got "
-                            f"{bits!r}")
-    return bits
+from .base import BlockPass, Pass, PropertySet, fresh_name, option, register_pass
 
 
 # --- angles ---------------------------------------------------------------------------------
-
-@functools.cache
-def angle_period(gate: str, index: int) -> float:
-    """The exact period of ``gate``'s matrix in its parameter ``index``.
-
-    2π where the angle enters as a phase ``e^{iθ}`` (``p``, ``cp``, the φ and λ of ``u``,
-    γ of ``cu``); 4π where it enters halved, ``exp(-iθP/2)`` (``rx``, ``crz``, ``rzz``,
-    θ of ``u``, ...), since a 2π step there flips the sign, which a control makes visible.
-    Read off the gate library, so a newly added gate gets its period without a table.
-    """
-    params = np.linspace(0.3, 0.9, GATES[gate].num_params)
-    shifted = params.copy()
-    shifted[index] += 2 * math.pi
-    periodic = np.allclose(gate_matrix(gate, params), gate_matrix(gate, shifted), atol=1e-12)
-    return 2 * math.pi if periodic else 4 * math.pi
-
 
 def quantize_angle(value: float, period: float, bits: int) -> float:
     """The nearest of the ``2**bits`` angles ``k * period / 2**bits``, with ``k`` wrapped into
@@ -64,18 +39,19 @@ def quantize_angle(value: float, period: float, bits: int) -> float:
 
 
 @register_pass("quantize-angles")
+@dataclass(frozen=True)
 class QuantizeAngles(BlockPass):
     """Round constant gate angles to a grid of 2**bits levels per period of the gate.
 
     For hardware with finite angle resolution. The period is that of the gate matrix in the
-    angle (see :func:`angle_period`: 2π for phases, 4π for half-angle rotations), so the
+    angle (its :class:`~qcompile.ir.gates.AngleForm`: 2π for phases, 4π for half-angle
+    rotations), so the
     rounding error is at most ``period / 2**(bits+1)`` per angle, which moves the gate by at
     most ``π / 2**bits`` in operator norm. Symbolic angles (bound at run time) and explicit
     unitaries are left alone.
     """
 
-    def __init__(self, bits: int = 8):
-        self.bits = _check_bits("quantize-angles", bits, 1, 32)
+    bits: int = option(8, low=1, high=32)
 
     def run_block(self, ops: tuple[Operation, ...]) -> list[Operation]:
         return [self._quantize(op) if isinstance(op, Gate) and op.params else op for op in ops]
@@ -88,7 +64,8 @@ class QuantizeAngles(BlockPass):
                 if not math.isfinite(value):
                     raise QCompileError(f"quantize-angles: gate {gate.name} on qubits "
                                         f"{list(gate.qubits)} has the non-finite angle {expr}")
-                expr = Const(quantize_angle(value, angle_period(gate.name, index), self.bits))
+                period = GATES[gate.name].angles[index].period
+                expr = Const(quantize_angle(value, period, self.bits))
             params.append(expr)
         return replace(gate, params=tuple(params))
 
@@ -96,6 +73,7 @@ class QuantizeAngles(BlockPass):
 # --- weights --------------------------------------------------------------------------------
 
 @register_pass("quantize-weights")
+@dataclass(frozen=True)
 class QuantizeWeights(Pass):
     """Fake-quantize the weight matrices of linear layers: symmetric, per output channel.
 
@@ -108,12 +86,8 @@ class QuantizeWeights(Pass):
     ``properties["quantize-weights"]`` maps each quantized weight to its scale weight.
     """
 
-    def __init__(self, bits: int = 8, per_channel: bool = True):
-        self.bits = _check_bits("quantize-weights", bits, 2, 32)
-        if not isinstance(per_channel, bool):
-            raise QCompileError(f"quantize-weights: per_channel must be true or false, got "
-                                f"{per_channel!r}")
-        self.per_channel = per_channel
+    bits: int = option(8, low=2, high=32)
+    per_channel: bool = option(True)
 
     def run(self, program: Program, properties: PropertySet) -> Program:
         weights = {w.name: w for w in program.weights}

@@ -24,10 +24,11 @@ from itertools import combinations
 
 import networkx as nx
 
-from ..ir import (Barrier, Circuit, Counts, ExpVal, IfElse, Measure, Operation, Probs,
-                  Program, QCompileError, QuantumCall, Register, Reset, State)
+from ..ir import (Barrier, Circuit, Counts, ExpVal, Operation, Probs, Program, QCompileError,
+                  QuantumCall, Register, Reset, State)
 from ..ir.ops import qubits_of
-from .base import Pass, PropertySet, optional_positive_int, register_pass
+from ..ir.rewrite import remap
+from .base import Pass, PropertySet, option, register_pass
 from .wires import relabel_qubit_outputs
 
 
@@ -119,7 +120,7 @@ def reuse_circuit(circuit: Circuit, read_at_end: set[int]) -> tuple[Circuit, lis
     new_ops: list[Operation] = []
     for index, op in enumerate(ops):
         new_ops += resets.get(index, [])
-        moved = _on_wires(op, lambda q, i=index: wire_at(q, i))
+        moved = remap(op, lambda q, i=index: wire_at(q, i))
         if moved is not None:
             new_ops.append(moved)
     new_ops += resets.get(len(ops), [])
@@ -134,23 +135,6 @@ def reuse_circuit(circuit: Circuit, read_at_end: set[int]) -> tuple[Circuit, lis
     for lt, colour in zip(lifetimes, colours):  # later lifetimes overwrite earlier ones
         final[lt.qubit] = wire_of_colour[colour]
     return dataclasses.replace(circuit, qregs=tuple(qregs), ops=tuple(new_ops)), final
-
-
-def _on_wires(op: Operation, wire) -> Operation | None:
-    """``op`` with qubit q on ``wire(q)``; barriers keep only qubits that have a wire."""
-    if isinstance(op, IfElse):
-        return IfElse(op.condition, _all_on_wires(op.then_body, wire),
-                      _all_on_wires(op.else_body, wire))
-    if isinstance(op, Barrier):
-        wires = tuple(w for w in map(wire, op.qubits) if w is not None)
-        return Barrier(wires) if wires else None
-    if isinstance(op, (Measure, Reset)):
-        return dataclasses.replace(op, qubit=wire(op.qubit))
-    return dataclasses.replace(op, qubits=tuple(map(wire, op.qubits)))
-
-
-def _all_on_wires(ops, wire) -> list[Operation]:
-    return [moved for op in ops if (moved := _on_wires(op, wire)) is not None]
 
 
 def qubits_read_at_end(program: Program, circuit: Circuit) -> set[int]:
@@ -171,6 +155,7 @@ def qubits_read_at_end(program: Program, circuit: Circuit) -> set[int]:
 
 
 @register_pass("reuse-qubits")
+@dataclass(frozen=True)
 class ReuseQubits(Pass):
     """Map qubits that start after others finish onto the finished wires, with a reset.
 
@@ -182,8 +167,7 @@ class ReuseQubits(Pass):
     brought down to it.
     """
 
-    def __init__(self, max_width: int | None = None):
-        self.max_width = optional_positive_int("reuse-qubits", "max_width", max_width)
+    max_width: int | None = option(None, low=1)
 
     def run(self, program: Program, properties: PropertySet) -> Program:
         report = properties.setdefault("reuse-qubits", {})

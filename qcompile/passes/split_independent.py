@@ -23,11 +23,11 @@ from dataclasses import dataclass, field, replace
 
 import networkx as nx
 
-from ..ir import (Barrier, Circuit, Condition, ExpVal, Gate, IfElse, Measure, Operation,
-                  PauliTerm, Probs, Program, QCompileError, QuantumCall, Register, Reset, State,
-                  TensorOp, Unitary)
+from ..ir import (Barrier, Circuit, ExpVal, Operation, PauliTerm, Probs, Program, QuantumCall,
+                  Register, State, TensorOp)
 from ..ir.ops import clbits_of, op_symbols, qubits_of
-from .base import Pass, PropertySet, fresh_name, register_pass
+from ..ir.rewrite import remap
+from .base import Pass, PropertySet, fresh_name, option, register_pass
 
 
 @dataclass(frozen=True)
@@ -73,35 +73,16 @@ def extract_part(circuit: Circuit, qubits: Sequence[int], clbits: Sequence[int],
     cmap = {c: k for k, c in enumerate(clbits)}
     ops: list[Operation] = []
     for op in circuit.ops:
-        if isinstance(op, Barrier):
-            mine = tuple(qmap[q] for q in op.qubits if q in qmap)
-            if mine or not op.qubits:
-                ops.append(Barrier(mine))
-        elif any(q in qmap for q in qubits_of(op)) or any(c in cmap for c in clbits_of(op)):
-            ops.append(_renumber(op, qmap, cmap))
+        if (isinstance(op, Barrier) or any(q in qmap for q in qubits_of(op))
+                or any(c in cmap for c in clbits_of(op))):
+            moved = remap(op, qmap.get, cmap)
+            if moved is not None:
+                ops.append(moved)
     used = {symbol.name for op in ops for symbol in op_symbols(op)}
     params = tuple(p for p in circuit.params if p.name in used)
     cregs = (Register("c", len(clbits)),) if clbits else ()
     part = Circuit(name, (Register("q", len(qubits)),), cregs, params, ops)
     return Part(tuple(qubits), tuple(clbits), part)
-
-
-def _renumber(op: Operation, qmap: dict[int, int], cmap: dict[int, int]) -> Operation:
-    if isinstance(op, Gate):
-        return replace(op, qubits=tuple(qmap[q] for q in op.qubits))
-    if isinstance(op, Unitary):
-        return Unitary(op.matrix, tuple(qmap[q] for q in op.qubits), op.label)
-    if isinstance(op, Barrier):
-        return Barrier(tuple(qmap[q] for q in op.qubits))
-    if isinstance(op, Measure):
-        return Measure(qmap[op.qubit], cmap[op.clbit])
-    if isinstance(op, Reset):
-        return Reset(qmap[op.qubit])
-    if isinstance(op, IfElse):
-        condition = Condition(tuple(cmap[c] for c in op.condition.clbits), op.condition.value)
-        return IfElse(condition, [_renumber(o, qmap, cmap) for o in op.then_body],
-                      [_renumber(o, qmap, cmap) for o in op.else_body])
-    raise TypeError(f"not an operation: {op!r}")
 
 
 # --- rewriting the calls --------------------------------------------------------------------
@@ -279,6 +260,7 @@ def _splittable(call: QuantumCall) -> bool:
 
 
 @register_pass("split-independent")
+@dataclass(frozen=True)
 class SplitIndependent(Pass):
     """Split circuits whose qubits form independent groups into one circuit per group.
 
@@ -290,11 +272,7 @@ class SplitIndependent(Pass):
     to its number of parts.
     """
 
-    def __init__(self, min_parts: int = 2):
-        if isinstance(min_parts, bool) or not isinstance(min_parts, int) or min_parts < 2:
-            raise QCompileError(f"split-independent: min_parts must be an integer of at "
-                                f"least 2, got {min_parts!r}")
-        self.min_parts = min_parts
+    min_parts: int = option(2, low=2)
 
     def run(self, program: Program, properties: PropertySet) -> Program:
         calls = [s for s in program.body if isinstance(s, QuantumCall)]

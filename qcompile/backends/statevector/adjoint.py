@@ -25,7 +25,7 @@ from ...ir import (GATES, Barrier, Circuit, Counts, ExpVal, Gate, IfElse, Measur
                    Probs, QCompileError, Reset, State, Unitary)
 from ...ir.expr import evaluate, is_constant
 from ...ir.gates import gate_matrix
-from ...ir.ops import walk
+from ...ir.ops import constant_matrix, is_diagonal, walk
 from ...ir.program import Output
 
 from . import plan
@@ -138,13 +138,10 @@ def _reversible_gates(circuit: Circuit, dtype) -> tuple[KernelStep | Gate, ...]:
     ready kernel step, symbolic gates as they are (their matrices depend on the batch)."""
     items: list[KernelStep | Gate] = []
     for op in circuit.ops:
-        if isinstance(op, Gate) and not all(is_constant(p) for p in op.params):
-            items.append(op)
-        elif isinstance(op, Gate):
-            matrix = gate_matrix(op.name, [evaluate(p, {}) for p in op.params])
-            items.append(kernel_step(op.qubits, matrix.conj().T, GATES[op.name].diagonal, dtype))
-        elif isinstance(op, Unitary):
-            items.append(kernel_step(op.qubits, op.matrix.conj().T, False, dtype))
+        if isinstance(op, (Gate, Unitary)):
+            matrix = constant_matrix(op)
+            items.append(op if matrix is None else
+                         kernel_step(op.qubits, matrix.conj().T, is_diagonal(op), dtype))
         elif not isinstance(op, Barrier):
             raise QCompileError(f"adjoint differentiation cannot run {op!r}")
     return tuple(items)

@@ -2,17 +2,10 @@
 circuit's parameters.
 
 Every parametric gate of the IR depends on any one of its angles θ (the others held fixed) in
-one of three forms, which fixes the frequencies of θ in its matrix entries and hence in every
-expectation value or probability read out after it:
-
-=====================  ======================  ===========  =====================================
-form                   matrix entries span     readouts     gates (angle)
-=====================  ======================  ===========  =====================================
-rotation               cos θ/2, sin θ/2        {0, ±1}      rx ry rz rxx ryy rzz; θ of u u3 U
-phase                  1, e^{iθ}               {0, ±1}      p phase u1 cp cphase cu1; u2;
-                                                            φ, λ of u u3 U cu3; φ, λ, γ of cu
-controlled rotation    1, cos θ/2, sin θ/2     {0, ±½, ±1}  crx cry crz; θ of cu3 cu
-=====================  ======================  ===========  =====================================
+one of three forms, recorded on its library entry (:class:`~qcompile.ir.gates.AngleForm`):
+a rotation (entries cos θ/2, sin θ/2), a phase (1, e^{iθ}) or a controlled rotation
+(1, cos θ/2, sin θ/2). The form fixes the frequencies of θ in the matrix entries and hence in
+every expectation value or probability read out after it.
 
 A trigonometric polynomial whose only nonzero frequency is ω is differentiated exactly by
 f'(θ) = ω/2 · (f(θ + s) − f(θ − s)) with s = π/(2ω). Applied to the matrix it gives dU/dθ for
@@ -25,62 +18,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from ...ir import Circuit, QCompileError
+from ...ir import Circuit
 from ...ir.expr import Expr, Symbol, diff, evaluate, symbols
-from ...ir.gates import gate_matrix
-
-
-@dataclass(frozen=True)
-class AngleForm:
-    """How a gate depends on one angle.
-
-    ``matrix_frequency`` is the frequency ω of the angle in the matrix entries;
-    ``shift_rule`` lists ``(coefficient, shift)`` pairs with
-    d⟨readout⟩/dθ = Σ coefficient · (⟨readout⟩(θ + shift) − ⟨readout⟩(θ − shift)).
-    """
-
-    name: str
-    matrix_frequency: float
-    shift_rule: tuple[tuple[float, float], ...]
-
-
-_HALF_PI = math.pi / 2
-ROTATION = AngleForm("rotation", 0.5, ((0.5, _HALF_PI),))
-PHASE = AngleForm("phase", 1.0, ((0.5, _HALF_PI),))
-CONTROLLED_ROTATION = AngleForm(
-    "controlled rotation", 0.5,
-    (((math.sqrt(2) + 1) / (4 * math.sqrt(2)), _HALF_PI),
-     (-(math.sqrt(2) - 1) / (4 * math.sqrt(2)), 3 * _HALF_PI)))
-
-#: Gate name -> the form of each of its angles, in parameter order.
-ANGLE_FORMS: dict[str, tuple[AngleForm, ...]] = {
-    **dict.fromkeys(("rx", "ry", "rz", "rxx", "ryy", "rzz"), (ROTATION,)),
-    **dict.fromkeys(("p", "phase", "u1", "cp", "cphase", "cu1"), (PHASE,)),
-    **dict.fromkeys(("crx", "cry", "crz"), (CONTROLLED_ROTATION,)),
-    "u2": (PHASE, PHASE),
-    **dict.fromkeys(("u", "u3", "U"), (ROTATION, PHASE, PHASE)),
-    "cu3": (CONTROLLED_ROTATION, PHASE, PHASE),
-    "cu": (CONTROLLED_ROTATION, PHASE, PHASE, PHASE),
-}
-
-
-def angle_form(gate_name: str, index: int) -> AngleForm:
-    forms = ANGLE_FORMS.get(gate_name)
-    if forms is None or index >= len(forms):
-        raise QCompileError(f"gate {gate_name!r} has no derivative rule for its parameter "
-                            f"{index}; only the parametric gates of the IR gate library can be "
-                            f"differentiated")
-    return forms[index]
+from ...ir.gates import GATES, gate_matrix
 
 
 def gate_derivative(gate_name: str, angles, index: int) -> np.ndarray:
     """dU/dθ_index of a (batched) gate matrix, exact up to rounding."""
-    omega = angle_form(gate_name, index).matrix_frequency
+    omega = GATES[gate_name].angles[index].matrix_frequency
     shift = math.pi / (2 * omega)
     plus, minus = list(angles), list(angles)
     plus[index] = np.asarray(angles[index]) + shift

@@ -17,12 +17,12 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from ...ir import Circuit, ExpVal, Gate, IfElse, Probs, QCompileError
+from ...ir import GATES, Circuit, ExpVal, Gate, IfElse, Probs, QCompileError
 from ...ir.expr import Expr, is_constant
 from ...ir.ops import walk
 from ...ir.program import Output
 from .adjoint import as_cotangent
-from .gate_angles import ParameterGradients, angle_form, batch_size_hint
+from .gate_angles import ParameterGradients, batch_size_hint
 from .gradient_kernels import serial_when_small
 from .simulate import simulate
 
@@ -44,7 +44,7 @@ def param_shift_vjp(circuit: Circuit, output: Output,
         grads = ParameterGradients(circuit, values)
         for occurrence, (gate, index) in enumerate(symbolic_angles(circuit.ops)):
             d_angle = np.zeros(readout.shape[0])
-            for coefficient, shift in angle_form(gate.name, index).shift_rule:
+            for coefficient, shift in GATES[gate.name].angles[index].shift_rule:
                 plus, minus = (simulate(circuit.with_ops(_shifted(circuit.ops, occurrence,
                                                                   sign * shift)),
                                         output, values, dtype=dtype) for sign in (1, -1))

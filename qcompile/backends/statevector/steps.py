@@ -18,8 +18,9 @@ import numpy as np
 
 from ...ir import Barrier, Circuit, Condition, Gate, IfElse, Measure, QCompileError, Reset
 from ...ir import Unitary, verify_circuit
-from ...ir.expr import evaluate, is_constant
+from ...ir.expr import evaluate
 from ...ir.gates import GATES, gate_matrix
+from ...ir.ops import constant_matrix, is_diagonal
 from . import kernels
 
 
@@ -97,17 +98,11 @@ def compile_circuit(circuit: Circuit, dtype=np.complex128) -> tuple[Step, ...]:
 def _lower(ops, dtype) -> tuple[Step, ...]:
     steps: list[Step] = []
     for op in ops:
-        if isinstance(op, Gate):
-            if all(is_constant(p) for p in op.params):
-                angles = [evaluate(p, {}) for p in op.params]
-                steps.append(kernel_step(op.qubits, gate_matrix(op.name, angles),
-                                         GATES[op.name].diagonal, dtype))
-            else:
-                steps.append(SymbolicGate(op))
-        elif isinstance(op, Unitary):
-            # Fused diagonal blocks (the ``fuse`` pass) keep the cheap diagonal kernel.
-            diagonal = bool(np.all(op.matrix == np.diag(np.diag(op.matrix))))
-            steps.append(kernel_step(op.qubits, op.matrix, diagonal, dtype))
+        if isinstance(op, (Gate, Unitary)):
+            # Diagonal gates and fused diagonal blocks keep the cheap diagonal kernel.
+            matrix = constant_matrix(op)
+            steps.append(SymbolicGate(op) if matrix is None else
+                         kernel_step(op.qubits, matrix, is_diagonal(op), dtype))
         elif isinstance(op, (Measure, Reset)):
             steps.append(op)
         elif isinstance(op, IfElse):
