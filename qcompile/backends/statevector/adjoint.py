@@ -30,6 +30,7 @@ from ...ir.program import Output
 
 from . import plan
 from .batch_adjoint import angle_derivatives, circuit_blocks
+from .bits import pauli_masks
 from .gate_angles import ParameterGradients, batch_size_hint, gate_derivative
 from .gradient_kernels import add_pauli_string, real_overlaps, serial_when_small
 from .simulate import bind_values, checked_dtype, simulate
@@ -182,9 +183,7 @@ def output_costate(circuit: Circuit, output: Output, states: np.ndarray,
         for column, observable in enumerate(output.observables):
             for term in observable:
                 _check_term(circuit, term)
-                flip = sum(1 << q for q, p in term.paulis if p in "XY")
-                sign = sum(1 << q for q, p in term.paulis if p in "YZ")
-                phase = 1j ** sum(p == "Y" for _, p in term.paulis)
+                flip, sign, phase = pauli_masks(term)
                 factors = (2 * term.coeff * phase) * weights[:, column].astype(complex)
                 add_pauli_string(costate, states, factors, flip, sign)
         return costate

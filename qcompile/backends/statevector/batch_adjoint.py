@@ -43,11 +43,10 @@ from ...ir import Barrier, Circuit, ExpVal, Probs, Unitary
 from ...ir.expr import Expr, evaluate, is_constant
 from ...ir.gates import GATES, gate_matrix
 from . import tape as tp
-from .batch_readout import pauli_masks
+from .bits import column_offsets, insert_zero_bit, parity, pauli_masks
 from .gate_angles import gate_derivative
-from .kernels import column_offsets
 from .permutation import permute_into
-from .plan import MIN_PERMUTATION_RUN, _Encoder, _Item, float_past_permutations
+from .plan import MIN_PERMUTATION_RUN, PlanGate, TapeEncoder, float_past_permutations
 
 EXPECTATION, PROBABILITIES = tp.EXPECTATION, tp.PROBABILITIES
 #: Memory per thread for checkpoints of ψ, beyond ψ, G and a spare G: 32 states of 16
@@ -71,8 +70,8 @@ class Block:
     @cached_property
     def is_permutation(self) -> bool:
         """A constant cx or swap (applied by moving amplitudes)."""
-        return not self.generators and _Item(self.qubits, self.matrix,
-                                             False).permutation is not None
+        return not self.generators and PlanGate(self.qubits, self.matrix,
+                                                False).permutation is not None
 
     def then(self, later: Block) -> Block:
         """This block followed by ``later`` on the same single qubit."""
@@ -148,7 +147,7 @@ def adjoint_tapes(blocks: list[Block], num_qubits: int, dtype, signs: np.ndarray
     """The tapes of ``blocks`` (see the module docstring). ``z_only``: every read-out term
     is a Z-string, so trailing cx/swap blocks are left out and ``signs`` rewritten instead
     (:func:`.tape.absorb_trailing_rows`)."""
-    encoder = _Encoder(dtype)
+    encoder = TapeEncoder(dtype)
     opening, body = _opening_blocks(blocks)
     body = float_past_permutations(body, lambda block: block.qubits,
                                    lambda block: block.is_permutation)
@@ -214,19 +213,19 @@ def _units(body: list[Block]) -> list[list[Block]]:
         if unit[0].is_permutation and len(unit) < MIN_PERMUTATION_RUN else [unit])]
 
 
-def _row(encoder: _Encoder, block: Block, matrix: np.ndarray) -> list[int]:
+def _row(encoder: TapeEncoder, block: Block, matrix: np.ndarray) -> list[int]:
     """The tape row applying ``matrix`` (the block's or its inverse) on the block's qubits."""
     values = np.diagonal(matrix, axis1=1, axis2=2) if block.diagonal else matrix
     identity = range(max(block.qubits) + 1)
-    return encoder.row(_Item(block.qubits, values, block.diagonal), dict(zip(identity, identity)),
-                       tuple(identity), spread_diagonals=False)
+    return encoder.row(PlanGate(block.qubits, values, block.diagonal),
+                       dict(zip(identity, identity)), tuple(identity), spread_diagonals=False)
 
 
 def _marker(kind: int, value: int, width: int = 0) -> list[int]:
     return [kind, width, 0, 0, value] + [0] * (tp.MAX_WIDTH - 1)
 
 
-def _layer_gradient_rows(encoder: _Encoder, layer: list[Block], angles: list,
+def _layer_gradient_rows(encoder: TapeEncoder, layer: list[Block], angles: list,
                          product: bool = False) -> list:
     """One OVERLAPS row for the layer's qubits with angles (``product``: the opening layer,
     whose overlaps come from its product state, not from ψ), then a GRADIENT row per angle
@@ -377,7 +376,7 @@ def _add_pauli_image(pr, pi, gr, gi, factor, flip, sign):
     """G += factor · P ψ for the Pauli string of ``flip`` and ``sign`` (without its i**n_Y,
     which ``factor`` carries)."""
     for i in range(pr.size):
-        f = (1 - 2 * tp.parity(i & sign)) * factor
+        f = (1 - 2 * parity(i & sign)) * factor
         j = i ^ flip
         gr[j] += f.real * pr[i] - f.imag * pi[i]
         gi[j] += f.real * pi[i] + f.imag * pr[i]
@@ -449,7 +448,7 @@ def layer_overlaps(pr, pi, gr, gi, mask, overlaps, tile_bits):
     for part in range(size >> (high.size + run_bits)):
         base = part << run_bits
         for q in high:
-            base = tp._insert_zero_bit(base, q)
+            base = insert_zero_bit(base, q)
         for k in range(high.size):
             for value in range(1 << high.size):
                 if not (value >> k) & 1:

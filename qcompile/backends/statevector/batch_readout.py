@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads
 
-from ...ir import ExpVal, PauliTerm, Probs
+from ...ir import ExpVal, Probs
 from . import tape as tp
+from .bits import pauli_masks
 from .branches import Branch
 from .plan import Plan
 
@@ -46,14 +47,6 @@ def evaluate_unitary(plan: Plan | None, num_qubits: int, batch: int, output: Exp
         else:
             out[first:first + len(part)] = marginal(part.real ** 2 + part.imag ** 2, qubits)
     return out
-
-
-def pauli_masks(term: PauliTerm) -> tuple[int, int, complex]:
-    """A Pauli string as kernels use it: the bits it flips (X, Y), the bits whose value
-    gives a sign (Y, Z), and the phase i**(number of Y)."""
-    flip = sum(1 << q for q, p in term.paulis if p in "XY")
-    sign = sum(1 << q for q, p in term.paulis if p in "YZ")
-    return flip, sign, 1j ** sum(p == "Y" for _, p in term.paulis)
 
 
 def _in_kernel(plan, clusters, num_qubits, batch, output, qubits, real) -> np.ndarray:

@@ -16,27 +16,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .bits import column_offsets, insert_zero_bit_called, parity
+
 #: Amplitude groups handled by one parallel work item: big enough to amortize scheduling,
 #: small enough that a single large state still splits across all cores.
 CHUNK = 1 << 12
-
-
-@njit(cache=True)
-def _insert_zero_bit(index, qubit):
-    """Spread ``index`` apart at bit ``qubit`` and put a 0 there."""
-    return ((index >> qubit) << (qubit + 1)) | (index & ((1 << qubit) - 1))
-
-
-@njit(cache=True, inline="always")
-def parity(x):
-    """popcount(x) & 1 without branches (so loops that use it vectorize)."""
-    x ^= x >> 32
-    x ^= x >> 16
-    x ^= x >> 8
-    x ^= x >> 4
-    x ^= x >> 2
-    x ^= x >> 1
-    return x & 1
 
 
 @njit(cache=True, parallel=True)
@@ -53,7 +37,7 @@ def apply_1q(states, matrices, qubit):
         m00, m01, m10, m11 = m[0, 0], m[0, 1], m[1, 0], m[1, 1]
         start = (work - b * chunks) * chunk
         for group in range(start, start + chunk):
-            i0 = _insert_zero_bit(group, qubit)
+            i0 = insert_zero_bit_called(group, qubit)
             i1 = i0 | bit
             a0, a1 = states[b, i0], states[b, i1]
             states[b, i0] = m00 * a0 + m01 * a1
@@ -75,24 +59,12 @@ def apply_2q(states, matrices, qubit0, qubit1):
         m = matrices[0 if matrices.shape[0] == 1 else b]
         start = (work - b * chunks) * chunk
         for group in range(start, start + chunk):
-            i = _insert_zero_bit(_insert_zero_bit(group, low), high)
+            i = insert_zero_bit_called(insert_zero_bit_called(group, low), high)
             a0, a1, a2, a3 = states[b, i], states[b, i | o1], states[b, i | o2], states[b, i | o3]
             states[b, i] = m[0, 0] * a0 + m[0, 1] * a1 + m[0, 2] * a2 + m[0, 3] * a3
             states[b, i | o1] = m[1, 0] * a0 + m[1, 1] * a1 + m[1, 2] * a2 + m[1, 3] * a3
             states[b, i | o2] = m[2, 0] * a0 + m[2, 1] * a1 + m[2, 2] * a2 + m[2, 3] * a3
             states[b, i | o3] = m[3, 0] * a0 + m[3, 1] * a1 + m[3, 2] * a2 + m[3, 3] * a3
-
-
-@njit(cache=True)
-def column_offsets(qubits):
-    """Index offset of each matrix column: bit k of the column sets bit ``qubits[k]``."""
-    d = 1 << qubits.size
-    offsets = np.zeros(d, dtype=np.int64)
-    for column in range(d):
-        for k in range(qubits.size):
-            if (column >> k) & 1:
-                offsets[column] |= 1 << qubits[k]
-    return offsets
 
 
 @njit(cache=True, parallel=True)
@@ -113,7 +85,7 @@ def apply_dense(states, matrices, qubits):
         for group in range(start, start + chunk):
             base = group
             for q in sorted_qubits:
-                base = _insert_zero_bit(base, q)
+                base = insert_zero_bit_called(base, q)
             for column in range(d):
                 amplitudes[column] = states[b, base + offsets[column]]
             for row in range(d):

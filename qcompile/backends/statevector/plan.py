@@ -52,18 +52,23 @@ _SWAP = np.eye(4)[[0, 2, 1, 3]]
 
 
 @dataclass
-class _Item:
-    """One gate in the plan: global qubits, ``(M, d, d)`` or diagonal ``(M, d)`` values."""
+class PlanGate:
+    """One gate as the planner and :class:`TapeEncoder` take it: ``qubits`` are global
+    qubits (matrix index bit k is ``qubits[k]``), ``values`` the matrices ``(M, d, d)`` or,
+    when ``diagonal``, the diagonals ``(M, d)``; ``M == 1`` shared by the batch, else one
+    per sample."""
 
     qubits: tuple[int, ...]
     values: np.ndarray
     diagonal: bool
 
     @classmethod
-    def of(cls, step: KernelStep) -> _Item:
+    def of(cls, step: KernelStep) -> PlanGate:
+        """The gate of a bound kernel step (its matrices or diagonals as they are)."""
         return cls(tuple(int(q) for q in step.qubits), step.matrices, step.diagonal)
 
     def dense(self) -> np.ndarray:
+        """The matrices ``(M, d, d)``, diagonals made full."""
         if not self.diagonal:
             return self.values
         d = self.values.shape[-1]
@@ -73,8 +78,8 @@ class _Item:
 
     @cached_property
     def permutation(self) -> int | None:
-        """CX or SWAP when this is exactly that shared matrix (applied as a swap of
-        amplitudes, no arithmetic)."""
+        """:data:`.tape.CX` or :data:`.tape.SWAP` when this is exactly that shared matrix
+        (applied as a swap of amplitudes, no arithmetic), else None."""
         if self.diagonal or len(self.qubits) != 2 or self.values.shape[0] != 1:
             return None
         for kind, matrix in ((tp.CX, _CX), (tp.SWAP, _SWAP)):
@@ -83,11 +88,11 @@ class _Item:
         return None
 
 
-def merge_single_qubit_runs(items: list[_Item]) -> list[_Item]:
+def merge_single_qubit_runs(items: list[PlanGate]) -> list[PlanGate]:
     """Multiply each run of single-qubit gates on one qubit into one gate, placed where
     the run ends (gates on other qubits commute with it)."""
-    out: list[_Item] = []
-    pending: dict[int, _Item] = {}
+    out: list[PlanGate] = []
+    pending: dict[int, PlanGate] = {}
 
     def flush(qubit: int) -> None:
         if qubit in pending:
@@ -100,9 +105,9 @@ def merge_single_qubit_runs(items: list[_Item]) -> list[_Item]:
             if before is None:
                 pending[q] = item
             elif before.diagonal and item.diagonal:
-                pending[q] = _Item((q,), item.values * before.values, True)
+                pending[q] = PlanGate((q,), item.values * before.values, True)
             else:
-                pending[q] = _Item((q,), np.matmul(item.dense(), before.dense()), False)
+                pending[q] = PlanGate((q,), np.matmul(item.dense(), before.dense()), False)
             continue
         for q in item.qubits:
             flush(q)
@@ -129,7 +134,7 @@ def float_past_permutations(items: list, qubits_of, is_permutation) -> list:
     return out
 
 
-def merge_permutation_rows(rows: list, bits: int, encoder: _Encoder) -> list:
+def merge_permutation_rows(rows: list, bits: int, encoder: TapeEncoder) -> list:
     """Each run of at least :data:`MIN_PERMUTATION_RUN` consecutive cx/swap tape rows
     becomes one PERMUTE row over ``bits`` local bits."""
     out, run = [], []
@@ -171,16 +176,16 @@ def plan_clusters(qubit_lists: list[tuple[int, ...]], width: int) -> list[list[i
     return clusters
 
 
-def _commute(a: _Item, b: _Item) -> bool:
+def _commute(a: PlanGate, b: PlanGate) -> bool:
     return (a.diagonal and b.diagonal) or not set(a.qubits) & set(b.qubits)
 
 
-def _merge_diagonal_runs(items: list[_Item], shared_width: int) -> list[_Item]:
+def _merge_diagonal_runs(items: list[PlanGate], shared_width: int) -> list[PlanGate]:
     """Merge each diagonal gate into an earlier diagonal when the gates between them can be
     split into a prefix that commutes with the earlier one (it moves forward) and a suffix
     that commutes with the new one (it moves back). Shared diagonals merge over the whole
     cluster (one full-width table), per-sample ones up to MAX_DIAGONAL_WIDTH qubits."""
-    out: list[_Item] = []
+    out: list[PlanGate] = []
     for item in items:
         if item.diagonal:
             shared = item.values.shape[0] == 1
@@ -204,12 +209,12 @@ def _merge_diagonal_runs(items: list[_Item], shared_width: int) -> list[_Item]:
     return out
 
 
-def _combine_diagonals(a: _Item, b: _Item) -> _Item:
+def _combine_diagonals(a: PlanGate, b: PlanGate) -> PlanGate:
     qubits = a.qubits + tuple(q for q in b.qubits if q not in a.qubits)
-    return _Item(qubits, _spread(a, qubits) * _spread(b, qubits), True)
+    return PlanGate(qubits, _spread(a, qubits) * _spread(b, qubits), True)
 
 
-def _spread(item: _Item, qubits: tuple[int, ...]) -> np.ndarray:
+def _spread(item: PlanGate, qubits: tuple[int, ...]) -> np.ndarray:
     """The diagonal of ``item`` as a diagonal over ``qubits`` (a superset of its own)."""
     entries = np.arange(1 << len(qubits))
     position = {q: k for k, q in enumerate(qubits)}
@@ -242,10 +247,10 @@ def build_plan(steps: list[KernelStep], num_qubits: int, dtype,
     """Fuse and cluster bound kernel steps (see the module docstring); ``local_qubits``
     defaults to :data:`LOCAL_QUBITS`."""
     local_qubits = LOCAL_QUBITS if local_qubits is None else local_qubits
-    items = merge_single_qubit_runs([_Item.of(s) for s in steps])
+    items = merge_single_qubit_runs([PlanGate.of(s) for s in steps])
     local_qubits = min(num_qubits, local_qubits)
     idle_low = min(IDLE_LOW_BITS, num_qubits - local_qubits)
-    encoder = _Encoder(dtype)
+    encoder = TapeEncoder(dtype)
     clusters = []
     for members in plan_clusters([item.qubits for item in items], local_qubits - idle_low):
         chosen = [items[i] for i in members]
@@ -266,8 +271,11 @@ def build_plan(steps: list[KernelStep], num_qubits: int, dtype,
     return Plan(tuple(clusters), *encoder.arrays())
 
 
-class _Encoder:
-    """Collects tape rows' coefficients into the shared and per-sample arrays."""
+class TapeEncoder:
+    """Writes tape rows (:mod:`.tape`) and collects their coefficients into one shared and
+    one per-sample array. Every row it returns names its coefficients by ``(source,
+    offset)`` into the pair :meth:`arrays` returns once all rows are written, so the tapes
+    that run over one pair of arrays must all come from one encoder."""
 
     def __init__(self, dtype):
         self.dtype = dtype
@@ -276,7 +284,7 @@ class _Encoder:
         self.per_sample: list[np.ndarray] = []
         self.per_sample_size = 0
 
-    def row(self, item: _Item, local: dict[int, int], cluster: tuple[int, ...],
+    def row(self, item: PlanGate, local: dict[int, int], cluster: tuple[int, ...],
             spread_diagonals: bool = True) -> list[int]:
         """A tape row for ``item``; ``spread_diagonals`` turns a shared diagonal into one
         table over the whole cluster (worth it when diagonals were merged beforehand)."""
@@ -317,6 +325,8 @@ class _Encoder:
         return 1, self.per_sample_size - flat.shape[1]
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The shared ``(K,)`` and per-sample ``(B, K')`` coefficients (``(1, 1)`` when
+        nothing is per sample), contiguous, in the encoder's dtype."""
         shared = (np.concatenate(self.shared) if self.shared else np.zeros(1)).astype(
             self.dtype)
         per_sample = (np.concatenate(self.per_sample, axis=1) if self.per_sample

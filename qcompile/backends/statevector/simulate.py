@@ -14,6 +14,7 @@ import numpy as np
 from ...ir import Circuit, Counts, ExpVal, Probs, QCompileError, State
 from ...ir.program import PAULIS, Output, PauliTerm
 from . import kernels
+from .bits import pauli_masks
 from .branches import Branch, initial_branch, run_steps
 from .batch_readout import evaluate_unitary
 from .plan import Plan, fuse_steps
@@ -194,9 +195,7 @@ def _expectation(observable, branches: list[Branch]) -> np.ndarray:
     """Sum over terms and branches of coeff * <psi|P|psi>, per sample."""
     total = np.zeros(branches[0].states.shape[0])
     for term in observable:
-        flip = sum(1 << q for q, p in term.paulis if p in "XY")
-        sign = sum(1 << q for q, p in term.paulis if p in "YZ")
-        phase = 1j ** sum(p == "Y" for _, p in term.paulis)
+        flip, sign, phase = pauli_masks(term)
         for branch in branches:
             overlap = kernels.pauli_overlaps(branch.states, flip, sign).sum(axis=1)
             total += term.coeff * (phase * overlap).real

@@ -26,7 +26,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from . import permutation
-from .kernels import column_offsets, parity
+from .bits import column_offsets, insert_zero_bit, parity
 
 DENSE1, DENSE2, DENSE, DIAGONAL, CX, SWAP, FULL_DIAGONAL = range(7)
 #: Backward tapes only (:mod:`.batch_adjoint`): add Re<G|K|psi> to the angle derivative in
@@ -49,11 +49,6 @@ HEADER = 4
 #: The scratch a dense row needs (a group of amplitudes and the matrix times it), and the
 #: buffer of a factored PERMUTE row (:mod:`.permutation`).
 GROUP_SCRATCH = 2 << MAX_WIDTH
-
-
-@njit(cache=True, inline="always")
-def _insert_zero_bit(index, qubit):
-    return ((index >> qubit) << (qubit + 1)) | (index & ((1 << qubit) - 1))
 
 
 @njit(cache=True, inline="always")
@@ -114,7 +109,7 @@ def group_product(re, im, group, ordered, offsets, c, o, scratch):
     d = offsets.size
     base = group
     for q in ordered:
-        base = _insert_zero_bit(base, q)
+        base = insert_zero_bit(base, q)
     for column in range(d):
         scratch[column] = complex(re[base + offsets[column]], im[base + offsets[column]])
     for row in range(d):
@@ -223,7 +218,7 @@ def run_cluster(states, first_sample, qubits, tape, shared, per_sample):
         for o in range(first, first + per_slice):
             base = o
             for q in ordered:
-                base = _insert_zero_bit(base, q)
+                base = insert_zero_bit(base, q)
             for j in range(local_size):
                 value = states[t, base + offsets[j]]
                 re[j], im[j] = value.real, value.imag
