@@ -76,6 +76,9 @@ def cases() -> list[Case]:
 PIPELINES = {
     "canonicalize": lambda: PassManager([Canonicalize()]),
     "cancel-inverses": lambda: PassManager([CancelInverses()]),
+    "commute-cancel": lambda: PassManager("commute-cancel"),
+    "resynthesize-2q": lambda: PassManager("resynthesize-2q"),
+    "resynthesize-2q(gate=cz)": lambda: PassManager("resynthesize-2q(gate=cz)"),
     "merge-1q": lambda: PassManager([Merge1Q()]),
     "merge-1q(basis=zsx)": lambda: PassManager("merge-1q(basis=zsx)"),
     "O1": lambda: preset(1),
@@ -87,7 +90,9 @@ PIPELINES = {
 
 #: The least fraction of gates each pipeline must remove over the whole corpus (observed
 #: values are comfortably above these).
-MIN_REDUCTION = {"canonicalize": 0.05, "cancel-inverses": 0.2, "merge-1q": 0.2,
+MIN_REDUCTION = {"canonicalize": 0.05, "cancel-inverses": 0.2, "commute-cancel": 0.25,
+                 "resynthesize-2q": 0.1, "resynthesize-2q(gate=cz)": 0.05,
+                 "merge-1q": 0.2,
                  "merge-1q(basis=zsx)": 0.1, "O1": 0.25, "O2": 0.4, "O3": 0.4,
                  "fuse": 0.4, "fuse(max_width=2)": 0.3}
 

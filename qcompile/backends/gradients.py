@@ -2,9 +2,10 @@
 
 The forward pass is the runner's (:func:`.runner.forward`), which keeps every intermediate
 value; the backward pass walks the body in reverse and hands each statement the cotangent of
-its result. Classical ops use :mod:`.classical_grad`; a circuit call uses the adjoint method for
-unitary circuits and parameter shifts for dynamic ones (mid-circuit measurement, reset,
-feed-forward), with respect to every argument, weights and data alike. Values shared by the
+its result. Classical ops use :mod:`.classical_grad`; a circuit call uses its backend's
+``vjp`` (on the statevector simulator: the adjoint method for unitary circuits, parameter
+shifts for dynamic ones), with respect to every argument, weights and data alike. Values
+shared by the
 batch (weights and what is computed from them alone) collect the sum of their per-sample
 cotangents, so weight gradients are batch sums and input gradients stay per sample.
 Frozen weights (``TensorDecl.trainable`` false) get no entry in the weight gradients: they
@@ -19,56 +20,55 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from ..ir import Circuit, Counts, Program, QCompileError, QuantumCall
-from ..ir.program import Output
 from .classical_grad import tensor_op_vjp
 from .runner import Value, bind_call, forward
-from .statevector.adjoint import adjoint_vjp, non_unitary_reason
-from .statevector.param_shift import param_shift_vjp
-
-
-def circuit_vjp(circuit: Circuit, output: Output, values: Mapping[str, np.ndarray] | None,
-                cotangent: np.ndarray) -> dict[str, np.ndarray]:
-    """The VJP of one readout: adjoint when the circuit is unitary, else parameter shifts."""
-    if isinstance(output, Counts):
-        raise QCompileError(f"counts of circuit {circuit.name!r} are sampled, so they have no "
-                            f"derivative; differentiate probs (their expectation) instead")
-    if non_unitary_reason(circuit):
-        return param_shift_vjp(circuit, output, values, cotangent)
-    return adjoint_vjp(circuit, output, values, cotangent)
+from .registry import Executor, executor
 
 
 def program_vjp(program: Program, inputs: Mapping[str, np.ndarray] | None,
                 weights: Mapping[str, np.ndarray] | None,
-                cotangents: Mapping[str, np.ndarray]) -> tuple[dict, dict]:
+                cotangents: Mapping[str, np.ndarray], *,
+                backend: str = "statevector") -> tuple[dict, dict]:
     """Gradients of Σ_outputs Σ cotangent · output with respect to inputs and weights.
 
     ``cotangents`` maps output names to arrays shaped like the outputs of ``run_program``
     (batch first; complex for statevector outputs); outputs left out contribute nothing.
     Returns ``(input_grads, weight_grads)`` shaped like the given inputs and weights;
-    ``weight_grads`` has the trainable weights only (frozen ones are left out).
+    ``weight_grads`` has the trainable weights only (frozen ones are left out). ``backend``
+    names the executor that runs and differentiates the circuit calls.
     """
-    values, batch = forward(program, inputs, weights)
-    return _backward(program, inputs, values, batch, cotangents)
+    runner = _differentiable(backend)
+    values, batch = forward(program, inputs, weights, execute=runner.build())
+    return _backward(program, inputs, values, batch, cotangents, runner)
 
 
 def value_and_grad(program: Program, inputs: Mapping[str, np.ndarray] | None,
                    weights: Mapping[str, np.ndarray] | None,
-                   loss: Callable[[dict[str, np.ndarray]], tuple[float, Mapping]]
-                   ) -> tuple[float, dict, dict]:
+                   loss: Callable[[dict[str, np.ndarray]], tuple[float, Mapping]], *,
+                   backend: str = "statevector") -> tuple[float, dict, dict]:
     """Run the program once, apply ``loss`` to its outputs and differentiate.
 
     ``loss(outputs)`` gets the outputs as ``run_program`` returns them and gives back
     ``(value, cotangents)``: the scalar loss and its gradient with respect to each output it
     uses. Returns ``(value, input_grads, weight_grads)``, trainable weights only.
     """
-    values, batch = forward(program, inputs, weights)
+    runner = _differentiable(backend)
+    values, batch = forward(program, inputs, weights, execute=runner.build())
     outputs = {name: values[name].broadcast(batch) for name in program.outputs}
     value, cotangents = loss(outputs)
-    return (float(value), *_backward(program, inputs, values, batch, cotangents))
+    return (float(value), *_backward(program, inputs, values, batch, cotangents, runner))
+
+
+def _differentiable(name: str) -> Executor:
+    runner = executor(name)
+    if runner.vjp is None:
+        raise QCompileError(f"backend {name!r} cannot differentiate circuits; use the "
+                            f"statevector simulator for gradients")
+    return runner
 
 
 def _backward(program: Program, inputs, values: dict[str, Value], batch: int,
-              cotangents: Mapping[str, np.ndarray]) -> tuple[dict, dict]:
+              cotangents: Mapping[str, np.ndarray], runner: Executor) -> tuple[dict, dict]:
     for name in cotangents:
         if name not in program.outputs:
             raise QCompileError(f"{name!r} is not an output of program {program.name!r}; its "
@@ -91,7 +91,7 @@ def _backward(program: Program, inputs, values: dict[str, Value], batch: int,
         cotangent = grads.pop(stmt.result)
         result = values[stmt.result]
         if isinstance(stmt, QuantumCall):
-            _call_vjp(circuits[stmt.circuit], stmt, values, result, cotangent, grads)
+            _call_vjp(runner, circuits[stmt.circuit], stmt, values, result, cotangent, grads)
         else:
             size = batch if result.batched else 1
             operands = [values[name] for name in stmt.operands]
@@ -103,13 +103,14 @@ def _backward(program: Program, inputs, values: dict[str, Value], batch: int,
     return _result_grads(program, inputs, grads, batch)
 
 
-def _call_vjp(circuit: Circuit, call: QuantumCall, values, result: Value, cotangent, grads):
+def _call_vjp(runner: Executor, circuit: Circuit, call: QuantumCall, values, result: Value,
+              cotangent, grads):
     if isinstance(call.output, Counts):
         raise QCompileError(f"{call.result!r} holds sampled counts of circuit "
                             f"{circuit.name!r}, which have no derivative; read out probs "
                             f"(their expectation) to train through this call")
     bound, _ = bind_call(circuit, call, values)
-    per_param = circuit_vjp(circuit, call.output, bound,
+    per_param = runner.vjp(circuit, call.output, bound,
                             cotangent if result.batched else cotangent[None])
     for param_name, value_name in call.args:
         value = values[value_name]

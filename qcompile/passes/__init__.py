@@ -7,21 +7,23 @@ from .base import (AnalysisPass, BlockPass, CircuitPass, Pass, PropertySet, avai
                    pass_class, register_pass)
 from .cancel_inverses import CancelInverses
 from .canonicalize import Canonicalize
+from .commute_cancel import CommuteCancel
 from .defer_measurements import DeferMeasurements
 from .fusion import Fuse
 from .manager import (FixedPoint, PassManager, PassRecord, PassReport, parse_pipeline,
                       preset)
 from .merge_1q import Merge1Q
 from .quantize import QuantizeAngles, QuantizeWeights
+from .resynthesize_2q import Resynthesize2Q
 from .reuse_qubits import ReuseQubits, WidthChange
 from .split_independent import SplitIndependent
 from .stats import CircuitStats, CollectStats, circuit_stats, program_stats
 
 __all__ = [
     "AnalysisPass", "BlockPass", "CancelInverses", "Canonicalize", "CircuitPass",
-    "CircuitStats", "CollectStats", "DeferMeasurements", "FixedPoint", "Fuse", "Merge1Q",
-    "Pass", "PassManager", "PassRecord", "PassReport", "PropertySet", "QuantizeAngles",
-    "QuantizeWeights", "ReuseQubits", "SplitIndependent", "WidthChange", "available_passes",
-    "circuit_stats", "parse_pipeline", "pass_class", "preset", "program_stats",
-    "register_pass",
+    "CircuitStats", "CollectStats", "CommuteCancel", "DeferMeasurements", "FixedPoint",
+    "Fuse", "Merge1Q", "Pass", "PassManager", "PassRecord", "PassReport", "PropertySet",
+    "QuantizeAngles", "QuantizeWeights", "Resynthesize2Q", "ReuseQubits", "SplitIndependent",
+    "WidthChange", "available_passes", "circuit_stats", "parse_pipeline", "pass_class",
+    "preset", "program_stats", "register_pass",
 ]

@@ -18,6 +18,7 @@ from qiskit.quantum_info import SparsePauliOp
 
 from ...ir import Circuit, Counts, ExpVal, Probs, QCompileError, State, Symbol
 from ...ir.program import Output
+from ..binding import bind_values
 from ..names import parameter_name
 from ..qiskit_circuit import to_qiskit
 from .devices import Device
@@ -130,24 +131,19 @@ def _with_readout(circuit: Circuit, output: Output) -> tuple[QuantumCircuit, lis
 
 def _bindings(circuit: Circuit, isa: QuantumCircuit, values) -> tuple[BindingsArray, int]:
     """One row of parameter values per sample, in the ISA circuit's parameter order."""
+    binding = bind_values(circuit, values)
     columns: dict[str, np.ndarray] = {}
-    batch = 1
     for param in circuit.params:
-        if param.name not in values:
-            raise QCompileError(f"circuit {circuit.name!r} needs a value for its {param.role} "
-                                f"parameter {param.name!r} of shape {list(param.shape)}")
-        array = np.asarray(values[param.name], dtype=float)
-        batched = array.ndim == len(param.shape) + 1
-        if batched:
-            batch = array.shape[0]
+        array = binding.values[param.name]
         for index in np.ndindex(*param.shape):
-            column = array[(slice(None), *index)] if batched else array[index]
+            column = array[(slice(None), *index)] if param.name in binding.batched else array[index]
             columns[parameter_name(Symbol(param.name, index))] = column
     parameters = list(isa.parameters)
     if not parameters:
-        return BindingsArray(shape=(batch,)), batch
-    table = np.stack([np.broadcast_to(columns[p.name], (batch,)) for p in parameters], axis=-1)
-    return BindingsArray({tuple(parameters): table}), batch
+        return BindingsArray(shape=(binding.batch,)), binding.batch
+    table = np.stack([np.broadcast_to(columns[p.name], (binding.batch,)) for p in parameters],
+                     axis=-1)
+    return BindingsArray({tuple(parameters): table}), binding.batch
 
 
 def _column(bindings: BindingsArray) -> BindingsArray:

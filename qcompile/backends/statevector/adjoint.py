@@ -31,9 +31,10 @@ from ...ir.program import Output
 from . import plan
 from .batch_adjoint import angle_derivatives, circuit_blocks
 from .bits import pauli_masks
-from .gate_angles import ParameterGradients, batch_size_hint, gate_derivative
+from .gate_angles import ParameterGradients, gate_derivative
 from .gradient_kernels import add_pauli_string, real_overlaps, serial_when_small
-from .simulate import bind_values, checked_dtype, simulate
+from ..binding import bind_values
+from .simulate import checked_dtype, simulate
 from .steps import KernelStep, kernel_step
 
 
@@ -50,13 +51,14 @@ def adjoint_vjp(circuit: Circuit, output: Output, values: Mapping[str, np.ndarra
         raise QCompileError(f"adjoint differentiation of circuit {circuit.name!r} needs a "
                             f"unitary circuit, but it has {reason}; use parameter-shift "
                             f"(param_shift_vjp), which handles dynamic circuits")
-    batch = batch_size_hint(circuit, values)
-    if isinstance(output, (ExpVal, Probs)) and runs_whole_samples(circuit.num_qubits, batch):
-        return _whole_sample_sweep(circuit, output, values, cotangent, dtype)
-    with serial_when_small(batch << circuit.num_qubits):
+    binding = bind_values(circuit, values)
+    if isinstance(output, (ExpVal, Probs)) and runs_whole_samples(circuit.num_qubits,
+                                                                   binding.batch):
+        return _whole_sample_sweep(circuit, output, binding, cotangent, dtype)
+    with serial_when_small(binding.batch << circuit.num_qubits):
         # A private copy: the sweep un-applies gates from it in place.
         states = np.array(simulate(circuit, State(), values, dtype=dtype))
-        return _sweep(circuit, output, values, cotangent, states, dtype)
+        return _sweep(circuit, output, binding, cotangent, states, dtype)
 
 
 #: Largest state :mod:`.batch_adjoint` takes (2**26 amplitudes: 1 GiB per buffer and
@@ -78,9 +80,9 @@ def runs_whole_samples(num_qubits: int, batch: int) -> bool:
         or num_qubits <= plan.LOCAL_QUBITS)
 
 
-def _whole_sample_sweep(circuit, output, values, cotangent, dtype) -> dict[str, np.ndarray]:
+def _whole_sample_sweep(circuit, output, binding, cotangent, dtype) -> dict[str, np.ndarray]:
     dtype = checked_dtype(dtype)
-    env, batch = bind_values(circuit, values)
+    env, batch = binding.values, binding.batch
     what = f"the {type(output).__name__.lower()} readout of circuit {circuit.name!r}"
     if isinstance(output, ExpVal):
         for observable in output.observables:
@@ -92,15 +94,15 @@ def _whole_sample_sweep(circuit, output, values, cotangent, dtype) -> dict[str, 
                                what)
     d_angles, angles = angle_derivatives(circuit_blocks(circuit, env), circuit.num_qubits,
                                          batch, output, weights, dtype)
-    grads = ParameterGradients(circuit, values)
+    grads = ParameterGradients(binding)
     for slot, angle in enumerate(angles):
         grads.add(angle, d_angles[:, slot])
     return grads.grads
 
 
-def _sweep(circuit, output, values, cotangent, states, dtype) -> dict[str, np.ndarray]:
+def _sweep(circuit, output, binding, cotangent, states, dtype) -> dict[str, np.ndarray]:
     costate = output_costate(circuit, output, states, cotangent)
-    grads = ParameterGradients(circuit, values)
+    grads = ParameterGradients(binding)
     scratch = np.empty_like(states)
     for item in reversed(_reversible_gates(circuit, np.dtype(dtype))):
         if isinstance(item, KernelStep):

@@ -17,14 +17,13 @@ four-term rule). No gate needs decomposing.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
 
-from ...ir import Circuit
 from ...ir.expr import Expr, Symbol, diff, evaluate, symbols
 from ...ir.gates import GATES, gate_matrix
+from ..binding import Binding
 
 
 def gate_derivative(gate_name: str, angles, index: int) -> np.ndarray:
@@ -47,15 +46,13 @@ def angle_partials(angle: Expr) -> tuple[tuple[Symbol, Expr], ...]:
 class ParameterGradients:
     """Chain rule from gate angles to parameter values.
 
-    Values follow :func:`~qcompile.backends.statevector.simulate`: one more axis than the
-    parameter's shape means per-sample (the gradient stays per sample), otherwise shared by the
-    batch (the gradient sums over it). ``grads`` has the shape of each value.
+    Per-sample values (see :mod:`qcompile.backends.binding`) keep per-sample gradients;
+    values shared by the batch get the sum over it. ``grads`` has the shape of each value.
     """
 
-    def __init__(self, circuit: Circuit, values: Mapping[str, np.ndarray] | None):
-        values = values or {}
-        self.env = {p.name: np.asarray(values[p.name], dtype=float) for p in circuit.params}
-        self.batched = {p.name: self.env[p.name].ndim > len(p.shape) for p in circuit.params}
+    def __init__(self, binding: Binding):
+        self.env = binding.values
+        self.batched = binding.batched
         self.grads = {name: np.zeros(value.shape) for name, value in self.env.items()}
 
     def add(self, angle: Expr, d_angle: np.ndarray) -> None:
@@ -63,17 +60,7 @@ class ParameterGradients:
         for symbol, partial in angle_partials(angle):
             with np.errstate(all="ignore"):
                 contribution = d_angle * evaluate(partial, self.env)
-            if self.batched[symbol.name]:
+            if symbol.name in self.batched:
                 self.grads[symbol.name][(slice(None), *symbol.index)] += contribution
             else:
                 self.grads[symbol.name][symbol.index] += np.sum(contribution)
-
-
-def batch_size_hint(circuit: Circuit, values: Mapping[str, np.ndarray] | None) -> int:
-    """The batch size ``values`` imply (1 when none is batched or they are malformed; the
-    simulator reports malformed values properly)."""
-    for param in circuit.params:
-        shape = np.shape((values or {}).get(param.name, ()))
-        if len(shape) == len(param.shape) + 1:
-            return max(int(shape[0]), 1)
-    return 1

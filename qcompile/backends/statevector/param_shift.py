@@ -22,7 +22,8 @@ from ...ir.expr import Expr, is_constant
 from ...ir.ops import walk
 from ...ir.program import Output
 from .adjoint import as_cotangent
-from .gate_angles import ParameterGradients, batch_size_hint
+from ..binding import bind_values
+from .gate_angles import ParameterGradients
 from .gradient_kernels import serial_when_small
 from .simulate import simulate
 
@@ -37,11 +38,12 @@ def param_shift_vjp(circuit: Circuit, output: Output,
     if not isinstance(output, (ExpVal, Probs)):
         raise QCompileError(f"parameter-shift differentiates expval and probs readouts, not "
                             f"{type(output).__name__.lower()} (circuit {circuit.name!r})")
-    with serial_when_small(batch_size_hint(circuit, values) << circuit.num_qubits):
+    binding = bind_values(circuit, values)
+    with serial_when_small(binding.batch << circuit.num_qubits):
         readout = simulate(circuit, output, values, dtype=dtype)
         weights = as_cotangent(cotangent, readout.shape, f"the {type(output).__name__.lower()} "
                                f"readout of circuit {circuit.name!r}")
-        grads = ParameterGradients(circuit, values)
+        grads = ParameterGradients(binding)
         for occurrence, (gate, index) in enumerate(symbolic_angles(circuit.ops)):
             d_angle = np.zeros(readout.shape[0])
             for coefficient, shift in GATES[gate.name].angles[index].shift_rule:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ...ir import Circuit, Counts, ExpVal, Probs, QCompileError, State
 from ...ir.program import PAULIS, Output, PauliTerm
+from ..binding import bind_values
 from . import kernels
 from .bits import pauli_masks
 from .branches import Branch, initial_branch, run_steps
@@ -94,8 +95,8 @@ def bind(circuit: Circuit, values, dtype) -> tuple[tuple, dict[str, np.ndarray],
     the batch size and the dtype."""
     dtype = checked_dtype(dtype)
     steps = compile_circuit(circuit, dtype)
-    env, batch = bind_values(circuit, values)
-    return bind_steps(steps, env, dtype), env, batch, dtype
+    binding = bind_values(circuit, values)
+    return bind_steps(steps, binding.values, dtype), binding.values, binding.batch, dtype
 
 
 def checked_dtype(dtype) -> np.dtype:
@@ -107,44 +108,6 @@ def checked_dtype(dtype) -> np.dtype:
         raise QCompileError(f"the statevector simulator runs in complex64 or complex128, "
                             f"not {dtype}")
     return dtype
-
-
-def bind_values(circuit: Circuit, values) -> tuple[dict[str, np.ndarray], int]:
-    """Check ``values`` against the circuit's parameters; return them and the batch size."""
-    values = {} if values is None else values
-    env: dict[str, np.ndarray] = {}
-    batched: dict[str, int] = {}
-    for param in circuit.params:
-        if param.name not in values:
-            raise QCompileError(f"circuit {circuit.name!r} needs a value for its {param.role} "
-                                f"parameter {param.name!r} of shape {list(param.shape)}")
-        raw = values[param.name]
-        try:
-            array = np.asarray(raw, dtype=float) if not np.iscomplexobj(raw) else None
-        except (TypeError, ValueError):
-            array = None
-        if array is None:
-            raise QCompileError(f"parameter {param.name!r} of circuit {circuit.name!r} must be "
-                                f"an array of real numbers, got {type(raw).__name__}")
-        if array.shape[array.ndim - len(param.shape):] != param.shape or array.ndim not in (
-                len(param.shape), len(param.shape) + 1):
-            raise QCompileError(
-                f"parameter {param.name!r} of circuit {circuit.name!r} has shape "
-                f"{list(param.shape)}, so its value must have shape {list(param.shape)} "
-                f"(shared by the batch) or [{', '.join(['B', *map(str, param.shape)])}] "
-                f"(one per sample); got {list(array.shape)}")
-        if array.ndim > len(param.shape):
-            batched[param.name] = array.shape[0]
-        env[param.name] = array
-    sizes = set(batched.values())
-    if len(sizes) > 1:
-        listed = ", ".join(f"{name!r} has {size}" for name, size in batched.items())
-        raise QCompileError(f"circuit {circuit.name!r}: batched parameters disagree on the "
-                            f"batch size ({listed} samples)")
-    if 0 in sizes:
-        raise QCompileError(f"circuit {circuit.name!r}: the batch is empty (a batched "
-                            f"parameter has 0 samples)")
-    return env, sizes.pop() if sizes else 1
 
 
 def _check_output(circuit: Circuit, output) -> None:
