@@ -151,3 +151,67 @@ def test_complex_inputs_are_refused(tmp_path):
     np.save(path, np.ones((2, 2)) * 1j)
     code, _, err = run_cli("run", "zoo:zz-vqc", "--inputs", path)
     assert code == 2 and "must hold real numbers, got complex128" in err
+
+
+# --- targets and backends ------------------------------------------------------------------
+
+QFT3 = """OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[4];
+creg c[4];
+h q[0]; cu1(pi/2) q[1],q[0]; h q[1]; cu1(pi/4) q[2],q[0]; cu1(pi/2) q[2],q[1]; h q[2];
+ccx q[0],q[1],q[3]; swap q[0],q[3];
+measure q -> c;
+"""
+
+
+@pytest.mark.parametrize("options,device", [
+    (["--basis", "cx,rz,sx,x"], None), (["--basis", "cz,rz,sx,x", "--coupling-map", "line:4"],
+                                         "line:4"),
+    (["--target", "fake_manila"], "fake_manila")])
+def test_compile_for_a_target_writes_only_its_gates_on_its_pairs(tmp_path, options, device):
+    from qcompile.compiler import Target
+    from qcompile.frontend.qasm import load_qasm
+    from qcompile.ir import Gate
+    from qcompile.ir.ops import walk
+
+    source = tmp_path / "qft.qasm"
+    source.write_text(QFT3)
+    out = tmp_path / "out.qasm"
+    code, _, err = run_cli("compile", source, "-O3", *options, "-o", out, "--seed", "1")
+    assert code == 0, err
+    target = Target.device(device) if device and device.startswith("fake") else (
+        Target.of(options[1], device))
+    circuit = load_qasm(out.read_text())
+    for op in walk(circuit.ops):
+        if isinstance(op, Gate):
+            assert op.name in target.basis, op
+            if len(op.qubits) == 2 and target.coupling is not None:
+                assert target.coupling.allows(*op.qubits), op
+
+
+def test_run_on_a_named_backend(bell, capsys):
+    assert main(["run", str(bell), "--backend", "aer", "--shots", "200", "--json"]) == 0
+    counts = np.array(json.loads(capsys.readouterr().out)["out"][0])
+    assert counts.sum() == 200 and counts[1] == counts[2] == 0
+    assert main(["run", str(bell), "--backend", "aer", "--output", "state"]) == 2
+    assert "cannot return" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options,message", [
+    (["--basis", "foo"], "basis gate 'foo'"),
+    (["--basis", "rz,sx"], "no two-qubit gate"),
+    (["--target", "no_such_device"], "unknown backend"),
+    (["--coupling-map", "line:1"], "needs 2 qubits"),
+    (["--coupling-map", "ring:x"], "line:N, ring:N or grid:RxC"),
+    (["--target", "fake_manila", "--basis", "cx,rz"], "leave out"),
+])
+def test_bad_targets_exit_2_with_a_message(bell, options, message):
+    code, _, err = run_cli("compile", bell, *options)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_emit_choices_come_from_the_registry():
+    from qcompile.backends.registry import emitters
+    code, _, err = run_cli("compile", "zoo:zz-vqc", "--emit", "nope")
+    assert code == 2 and all(name in err for name in emitters())

@@ -15,10 +15,10 @@ from qcompile.backends.hardware import (DeviceExecutor, RetryPolicy, available_d
                                         error_budget, resolve_device)
 from qcompile.backends.runner import init_weights, run_program
 from qcompile.backends.statevector import outcome_probabilities
-from qcompile.cli import with_output
 from qcompile.cli import main
 from qcompile.ir import (Circuit, Condition, Counts, Gate, IfElse, Measure, Probs,
                          QCompileError, Register, State)
+from qcompile.ir.outputs import with_output
 from qcompile.jobs import JobStore, submit_job
 from qcompile.models import load_model
 

@@ -84,6 +84,7 @@ def _every_tensor_op_body() -> list[TensorOp]:
         TensorOp("cat", "concat", ("e", "lin", "norm"), (("axis", 0),)),
         TensorOp("part", "slice", ("cat",), (("start", 1), ("stop", 7), ("axis", 0))),
         TensorOp("grid", "reshape", ("part",), (("shape", (3, 2)),)),
+        TensorOp("turned", "transpose", ("grid",), (("axes", (1, 0)),)),
         TensorOp("total", "sum", ("grid",)),
         TensorOp("rows", "mean", ("grid",), (("axis", 1),)),
         TensorOp("q8", "quantize", e, (("bits", 8), ("scale", 0.1), ("zero_point", -3))),

@@ -111,12 +111,27 @@ def _assert_same_meaning(case: Case, optimized: Circuit, label: str) -> None:
         assert Operator(to_qiskit(optimized, case.values)).equiv(case.operator), label
 
 
+def _restored(circuit: Circuit, wire) -> Circuit:
+    """``circuit`` followed by swaps that bring the state on wire ``wire[q]`` back to wire q
+    (after elided swaps; the swaps are the reference's, not the pass's)."""
+    where, ops = list(wire), list(circuit.ops)
+    for q in range(len(where)):
+        if where[q] != q:
+            other = where.index(q)
+            ops.append(Gate("swap", (where[q], q)))
+            where[q], where[other] = q, where[q]
+    return circuit.with_ops(ops)
+
+
 @pytest.mark.parametrize("pipeline", list(PIPELINES))
 def test_pipeline_keeps_meaning_and_shrinks_circuits(cases, pipeline):
     before = after = 0
     for index, case in enumerate(cases):
         manager = PIPELINES[pipeline]()
         optimized = manager.run(Program.from_circuit(case.circuit)).circuits[0]
+        elided = manager.properties.get("elide-permutations", {})
+        if optimized.name in elided:
+            optimized = _restored(optimized, elided[optimized.name])
         _assert_same_meaning(case, optimized, f"{pipeline}, circuit {index}")
         before += _num_gates(case.circuit)
         after += _num_gates(optimized)

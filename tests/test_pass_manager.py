@@ -9,10 +9,12 @@ from qiskit.quantum_info import Operator
 from rich.console import Console
 
 from qcompile.backends.qiskit_circuit import to_qiskit
+from qcompile.cli.compile import pass_table
 from qcompile.ir import (Circuit, Condition, Gate, IfElse, Measure, Program, QCompileError,
                          Register, Reset, VerificationError)
 from qcompile.passes import (AnalysisPass, BlockPass, CancelInverses, Canonicalize,
-                             CircuitPass, FixedPoint, Merge1Q, PassManager, available_passes,
+                             CircuitPass, ElidePermutations, FixedPoint, Merge1Q, PassManager,
+                             Resynthesize2Q, available_passes,
                              circuit_stats, parse_pipeline, preset, register_pass)
 from qcompile.ir.ops import qubits_of
 from qcompile.passes import base
@@ -76,8 +78,10 @@ def test_presets():
     for level in (2, 3):
         steps = preset(level).steps
         assert [type(s) for s in steps[:2]] == [Canonicalize, CancelInverses]
-        assert isinstance(steps[2], FixedPoint)
-        assert [type(s) for s in steps[2].passes][-2:] == [Merge1Q, CancelInverses]
+        assert isinstance(steps[-1], FixedPoint)
+        assert [type(s) for s in steps[-1].passes][-2:] == [Merge1Q, CancelInverses]
+    assert ElidePermutations in [type(s) for s in preset(3).steps]
+    assert Resynthesize2Q in [type(s) for s in preset(3).steps[-1].passes]
     with pytest.raises(QCompileError, match="optimization level"):
         preset(4)
 
@@ -116,7 +120,7 @@ def test_report_has_time_and_correct_statistics_per_pass():
     after_merge = manager.report.records[-1].after["c"]
     assert after_merge.counts == {"cx": 1, "measure": 1, "u": 1, "cz": 1}
     console = Console(width=120, record=True)
-    console.print(manager.report.as_table())
+    console.print(pass_table(manager.report))
     text = console.export_text()
     assert "merge-1q" in text and "6 → 4" in text
 

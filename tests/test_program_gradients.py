@@ -126,6 +126,7 @@ OP_CASES = [
     ("concat", [(2,), (3,)], {}), ("concat", [(2, 2), (2, 1)], {"axis": 1}),
     ("slice", [(5,)], {"start": 1, "stop": 4}), ("slice", [(2, 4)], {"start": 1, "axis": 1}),
     ("reshape", [(2, 3)], {"shape": (3, 2)}),
+    ("transpose", [(2, 3, 4)], {"axes": (2, 0, 1)}),
     ("sum", [(2, 3)], {}), ("sum", [(2, 3)], {"axis": 1}), ("mean", [(2, 3)], {"axis": 0}),
     ("mean", [(4,)], {}),
     ("dequantize", [(3,)], {"scale": 0.5, "zero_point": 2}),

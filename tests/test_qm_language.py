@@ -9,8 +9,9 @@ from qiskit.circuit.library import efficient_su2, zz_feature_map
 from qiskit.quantum_info import Operator, Statevector
 
 from qcompile.backends.qiskit_circuit import to_qiskit
-from qcompile.frontend.qm import looks_like_model, parse_model, parse_observable
-from qcompile.frontend.qm.templates import apply_template
+from qcompile.frontend.observables import parse_observable
+from qcompile.frontend.qm import looks_like_model, parse_model
+from qcompile.frontend.templates import apply_template
 from qcompile.ir import (Circuit, Condition, Gate, IfElse, Measure, Param, PauliTerm,
                          QCompileError, Register, Reset, Symbol, TensorOp)
 from qcompile.ir.expr import evaluate

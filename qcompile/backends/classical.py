@@ -96,6 +96,7 @@ IMPLEMENTATIONS = {
     "concat": lambda *xs, axis=0: np.concatenate(xs, axis=batched_axis(xs[0], axis)),
     "slice": _slice,
     "reshape": lambda x, shape: x.reshape(x.shape[:1] + tuple(shape)),
+    "transpose": lambda x, axes: x.transpose((0, *(1 + int(a) for a in axes))),
     "sum": _reduce(np.sum),
     "mean": _reduce(np.mean),
     "quantize": _quantize,

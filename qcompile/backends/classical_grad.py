@@ -130,6 +130,8 @@ VJPS = {
     "concat": _concat,
     "slice": _slice,
     "reshape": lambda ct, y, x, shape: [ct.reshape(x.shape)],
+    "transpose": lambda ct, y, x, axes: [ct.transpose((0, *(1 + int(a) for a in
+                                                          np.argsort(axes))))],
     "sum": _reduce(mean=False),
     "mean": _reduce(mean=True),
     "quantize": _quantize,

@@ -37,7 +37,8 @@ from ..ir import (GATES, Barrier, Circuit, Condition, Gate, IfElse, Measure, QCo
 from ..ir.expr import Binary, Const, Expr, Symbol, Unary, fold, symbols
 from ..ir.ops import constant_matrix, walk
 from ..ir.spellings import openqasm_declared, openqasm_name
-from .qasm3_gates import gates_in_basis, qiskit_gate_name, synthesize_unitary
+from ..passes.translate_basis import gates_in_basis
+from .qasm3_gates import qiskit_gate_name, synthesize_unitary
 from .names import IDENTIFIER, RESERVED, parameter_name
 
 _BINARY = {op: ast.BinaryOperator[op] for op in ("+", "-", "*", "/", "**")}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..ir import Circuit, Program, QCompileError
+from ..ir import Circuit, Program, QCompileError, QuantumCall
 from ..ir.program import Output
 
 #: ``execute(circuit, output, values, *, seed) -> (B, ...) array``: one circuit call.
@@ -44,12 +44,16 @@ class Executor:
     gradients: str = ""
     vjp: Vjp | None = None
 
-    def check_output(self, circuit: Circuit, output: Output) -> None:
-        kind = type(output).__name__.lower()
-        if kind not in self.outputs:
-            raise QCompileError(f"circuit {circuit.name!r} reads out {kind}, which backend "
-                                f"{self.name!r} cannot return; it returns "
-                                f"{', '.join(k for k in OUTPUT_KINDS if k in self.outputs)}")
+    def check_program(self, program: Program) -> None:
+        """Refuse, before any work, a program that reads out what this backend cannot."""
+        for stmt in program.body:
+            kind = type(getattr(stmt, "output", None)).__name__.lower()
+            if isinstance(stmt, QuantumCall) and kind not in self.outputs:
+                raise QCompileError(
+                    f"circuit {stmt.circuit!r} reads out {kind}, which backend "
+                    f"{self.name!r} cannot return; it returns "
+                    f"{', '.join(k for k in OUTPUT_KINDS if k in self.outputs)} "
+                    f"(choose one with --output)")
 
 
 @dataclass(frozen=True)

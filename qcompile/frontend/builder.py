@@ -32,56 +32,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ir import (GATES, Barrier, Circuit, Condition, Counts, ExpVal, Gate, IfElse, Measure,
-                  Param, PauliTerm, Probs, Program, QCompileError, QuantumCall, Register,
-                  Reset, State, Symbol, TensorDecl, TensorOp, verify_program)
+                  Param, Probs, Program, QCompileError, QuantumCall, Register, Reset, State,
+                  Symbol, TensorDecl, TensorOp, verify_program)
 from ..ir.expr import Expr, as_expr, symbols
 from ..ir.ops import Operation
 from ..ir.tensor_ops import TENSOR_OPS, ShapeError, infer_shape
 from ..ir.verify import output_shape
-from .qm.templates import TEMPLATES, apply_template, as_tensor
+from .observables import Observable, parse_observable, pauli
+from .templates import TEMPLATES, apply_template, as_tensor
 
 READOUTS = ("expval", "probs", "counts", "state")
 
 
 # --- observables ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Observable:
-    """A real linear combination of Pauli strings: ``0.5 * Z(0) @ Z(1) - X(2)``."""
-
-    terms: tuple[PauliTerm, ...]
-
-    def __matmul__(self, other: Observable) -> Observable:
-        terms = []
-        for a in self.terms:
-            for b in other.terms:
-                shared = {q for q, _ in a.paulis} & {q for q, _ in b.paulis}
-                if shared:
-                    raise QCompileError(f"Pauli product acts twice on qubit {min(shared)}; "
-                                        f"write each qubit once per term")
-                terms.append(PauliTerm(a.coeff * b.coeff, a.paulis + b.paulis))
-        return Observable(tuple(terms))
-
-    def __add__(self, other: Observable) -> Observable:
-        return Observable(self.terms + other.terms)
-
-    def __sub__(self, other: Observable) -> Observable:
-        return self + (-1.0) * other
-
-    def __rmul__(self, factor: float) -> Observable:
-        return Observable(tuple(PauliTerm(factor * t.coeff, t.paulis) for t in self.terms))
-
-    __mul__ = __rmul__
-
-    def __neg__(self) -> Observable:
-        return (-1.0) * self
-
-
-def pauli(letter: str, qubit: int) -> Observable:
-    if letter not in "IXYZ" or len(letter) != 1:
-        raise QCompileError(f"unknown Pauli {letter!r}; use I, X, Y or Z")
-    return Observable((PauliTerm(1.0, ((int(qubit), letter),)),))
-
 
 def I(qubit: int) -> Observable:  # noqa: E743 - the Pauli's conventional name
     return pauli("I", qubit)
@@ -104,7 +67,6 @@ def as_observable(spec: Observable | str) -> Observable:
     if isinstance(spec, Observable):
         return spec
     if isinstance(spec, str):
-        from .qm.parser import parse_observable
         return parse_observable(spec)
     raise QCompileError(f"expected an observable such as Z(0) @ Z(1) or 'Z0 Z1', got {spec!r}")
 

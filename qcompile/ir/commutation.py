@@ -11,13 +11,14 @@ Measurement, reset, barriers and if/else commute only with what shares none of t
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
-from .gates import GATES
+from .gates import GATES, fixed_matrix
 from .matrices import embed
-from .ops import Gate, Operation, Unitary, clbits_of, constant_matrix, qubits_of
+from .ops import (Gate, Operation, Unitary, clbits_of, constant_matrix, constant_params,
+                  qubits_of)
 
 _PAULIS = {"X": np.array([[0, 1], [1, 0]], dtype=complex),
            "Y": np.array([[0, -1j], [1j, 0]], dtype=complex),
@@ -26,7 +27,7 @@ _ATOL = 1e-10
 
 
 def _commute(a: np.ndarray, b: np.ndarray) -> bool:
-    return bool(np.allclose(a @ b, b @ a, atol=_ATOL))
+    return float(np.abs(a @ b - b @ a).max()) <= _ATOL
 
 
 def _paulis_of_matrices(matrices) -> tuple[frozenset[str], ...]:
@@ -65,8 +66,23 @@ def commutes(a: Operation, b: Operation) -> bool:
     paulis_a, paulis_b = _op_paulis(a), _op_paulis(b)
     if all(paulis_a[a.qubits.index(q)] & paulis_b[b.qubits.index(q)] for q in shared):
         return True
+    wires = sorted(set(a.qubits) | set(b.qubits))
+    if isinstance(a, Gate) and isinstance(b, Gate):
+        constants = [constant_params(a), constant_params(b)]
+        if None in constants:
+            return False
+        return _gates_commute(a.name, constants[0], tuple(map(wires.index, a.qubits)),
+                              b.name, constants[1], tuple(map(wires.index, b.qubits)))
     ma, mb = constant_matrix(a), constant_matrix(b)
     if ma is None or mb is None:
         return False
-    wires = sorted(set(a.qubits) | set(b.qubits))
     return _commute(embed(ma, a.qubits, wires), embed(mb, b.qubits, wires))
+
+
+@lru_cache(maxsize=65536)
+def _gates_commute(name_a: str, params_a: tuple, qubits_a: tuple, name_b: str,
+                   params_b: tuple, qubits_b: tuple) -> bool:
+    """Two constant gates on wires numbered 0.. (cached: circuits repeat their gates)."""
+    wires = range(1 + max(qubits_a + qubits_b))
+    return _commute(embed(fixed_matrix(name_a, params_a), qubits_a, wires),
+                    embed(fixed_matrix(name_b, params_b), qubits_b, wires))

@@ -21,7 +21,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -234,6 +234,15 @@ def gate_matrix(name: str, params=()) -> np.ndarray:
     return GATES[name].matrix(*params)
 
 
+@lru_cache(maxsize=65536)
+def fixed_matrix(name: str, params: tuple[float, ...]) -> np.ndarray:
+    """The matrix for one tuple of numbers, cached (read-only): passes ask for the same
+    constant gates over and over."""
+    matrix = np.array(GATES[name].matrix(*params), dtype=complex)
+    matrix.setflags(write=False)
+    return matrix
+
+
 def controlled_base(name: str) -> str | None:
     """The gate that ``name`` is with one more control in front (the reverse of
     :attr:`GateSpec.controlled`: ``crz`` → ``rz``, ``ccx`` → ``cx``), else None."""
@@ -258,6 +267,7 @@ def _probe_values(num_params: int) -> tuple[np.ndarray, ...]:
     return tuple(rng.uniform(-math.pi, math.pi, num_params) for _ in range(5))
 
 
+@cache
 def is_additive(name: str) -> bool:
     """Whether ``g(a) g(b) = g(a + b)`` for the one-parameter gate ``name`` (rotations about
     a fixed axis, phases, their controlled forms): then symbolic angles merge by summing."""

@@ -32,5 +32,8 @@ def embed(matrix: np.ndarray, qubits: Sequence[int], wires: Sequence[int]) -> np
     """``matrix`` on ``qubits`` as the operator on ``wires`` (a superset), identity on the
     others; bit k of the result's index is ``wires[k]``."""
     rest = [w for w in wires if w not in qubits]
-    full = np.kron(np.eye(2 ** len(rest)), matrix)  # low bits: qubits, high bits: rest
+    d = len(matrix)
+    full = np.zeros((d << len(rest), d << len(rest)), dtype=complex)
+    for k in range(1 << len(rest)):  # low bits: qubits, high bits: rest (identity there)
+        full[k * d:(k + 1) * d, k * d:(k + 1) * d] = matrix
     return permute_matrix(full, [*qubits, *rest], wires)

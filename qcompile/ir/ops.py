@@ -13,7 +13,7 @@ from typing import Union
 import numpy as np
 
 from .expr import Expr, as_expr, evaluate, fold, is_constant, symbols
-from .gates import GATES, definition_gates
+from .gates import GATES, definition_gates, fixed_matrix
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,9 @@ class Barrier:
 
     qubits: tuple[int, ...]
 
+    def __post_init__(self):
+        object.__setattr__(self, "qubits", tuple(int(q) for q in self.qubits))
+
 
 @dataclass(frozen=True)
 class Condition:
@@ -162,13 +165,20 @@ def walk(ops) -> Iterator[Operation]:
             yield from walk(op.else_body)
 
 
+def constant_params(gate: Gate) -> tuple[float, ...] | None:
+    """The gate's angles as numbers, or None when one depends on a symbol."""
+    if not all(is_constant(p) for p in gate.params):
+        return None
+    return tuple(float(evaluate(p, {})) for p in gate.params)
+
+
 def constant_matrix(op: Operation) -> np.ndarray | None:
-    """The matrix of a unitary, or of a gate whose angles are all constants; else None."""
+    """The matrix of a unitary, or of a gate whose angles are all constants (read-only);
+    else None."""
     if isinstance(op, Unitary):
         return op.matrix
-    if isinstance(op, Gate) and all(is_constant(p) for p in op.params):
-        return op.matrix()
-    return None
+    values = constant_params(op) if isinstance(op, Gate) else None
+    return None if values is None else fixed_matrix(op.name, values)
 
 
 def is_diagonal(op: Gate | Unitary) -> bool:

@@ -97,6 +97,14 @@ def _reshape(shapes, attrs):
     return new
 
 
+def _transpose(shapes, attrs):
+    shape, axes = shapes[0], tuple(int(a) for a in attrs["axes"])
+    if sorted(axes) != list(range(len(shape))):
+        raise ShapeError(f"axes {list(axes)} are not a permutation of the {len(shape)} axes of "
+                         f"{list(shape)}")
+    return tuple(shape[a] for a in axes)
+
+
 def _reduce(shapes, attrs):
     shape = shapes[0]
     if "axis" not in attrs:
@@ -133,6 +141,7 @@ _SPECS = [
     _spec("concat", 1, None, ("axis",), _concat, "concatenate along an axis (default 0)"),
     _spec("slice", 1, 1, ("start", "stop", "axis"), _slice, "a contiguous range on one axis"),
     _spec("reshape", 1, 1, ("shape",), _reshape, "same elements, new shape"),
+    _spec("transpose", 1, 1, ("axes",), _transpose, "axes reordered: result axis k is axes[k]"),
     _spec("sum", 1, 1, ("axis",), _reduce, "sum over an axis, or all elements"),
     _spec("mean", 1, 1, ("axis",), _reduce, "mean over an axis, or all elements"),
     _spec("quantize", 1, 1, ("bits", "scale", "zero_point"), _same,

@@ -9,21 +9,25 @@ from .cancel_inverses import CancelInverses
 from .canonicalize import Canonicalize
 from .commute_cancel import CommuteCancel
 from .defer_measurements import DeferMeasurements
+from .elide_permutations import ElidePermutations
 from .fusion import Fuse
 from .manager import (FixedPoint, PassManager, PassRecord, PassReport, parse_pipeline,
                       preset)
 from .merge_1q import Merge1Q
 from .quantize import QuantizeAngles, QuantizeWeights
 from .resynthesize_2q import Resynthesize2Q
+from .route import FixDirection, Route
 from .reuse_qubits import ReuseQubits, WidthChange
 from .split_independent import SplitIndependent
+from .translate_basis import TranslateBasis
 from .stats import CircuitStats, CollectStats, circuit_stats, program_stats
 
 __all__ = [
     "AnalysisPass", "BlockPass", "CancelInverses", "Canonicalize", "CircuitPass",
-    "CircuitStats", "CollectStats", "CommuteCancel", "DeferMeasurements", "FixedPoint",
-    "Fuse", "Merge1Q", "Pass", "PassManager", "PassRecord", "PassReport", "PropertySet",
-    "QuantizeAngles", "QuantizeWeights", "Resynthesize2Q", "ReuseQubits", "SplitIndependent",
-    "WidthChange", "available_passes", "circuit_stats", "parse_pipeline", "pass_class",
-    "preset", "program_stats", "register_pass",
+    "CircuitStats", "CollectStats", "CommuteCancel", "DeferMeasurements", "ElidePermutations",
+    "FixDirection", "FixedPoint", "Fuse", "Merge1Q", "Pass", "PassManager", "PassRecord",
+    "PassReport", "PropertySet", "QuantizeAngles", "QuantizeWeights", "Resynthesize2Q",
+    "ReuseQubits", "Route", "SplitIndependent", "TranslateBasis", "WidthChange",
+    "available_passes", "circuit_stats", "parse_pipeline", "pass_class", "preset",
+    "program_stats", "register_pass",
 ]

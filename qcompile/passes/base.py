@@ -44,8 +44,13 @@ def _check_option(pass_name: str, field: dataclasses.Field, kind, value):
     allowed = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
     if value is None and type(None) in allowed:
         return value
-    kind = next(k for k in allowed if k is not type(None))
-    kind = typing.get_origin(kind) or kind
+    kinds = [typing.get_origin(k) or k for k in allowed if k is not type(None)]
+    if len(kinds) > 1:  # e.g. ``Coupling | str``: a value of any of them, as it is
+        if not isinstance(value, tuple(kinds)):
+            raise QCompileError(f"{pass_name}: {field.name} must be one of "
+                                f"{', '.join(k.__name__ for k in kinds)}, got {value!r}")
+        return value
+    kind = kinds[0]
     low, high, choices = (field.metadata.get(k) for k in ("low", "high", "choices"))
 
     def fail(expected: str):

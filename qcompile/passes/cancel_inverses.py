@@ -7,13 +7,15 @@ boundaries on the qubits they touch; they are never cancelled.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..ir import Gate, Operation, Unitary
 from ..ir.dag import DependencyDag
-from ..ir.gates import is_symmetric
+from ..ir.gates import fixed_matrix, is_symmetric
 from ..ir.matrices import permute_matrix
-from ..ir.ops import constant_matrix
+from ..ir.ops import constant_matrix, constant_params
 from .base import BlockPass, register_pass
 
 _ATOL = 1e-10
@@ -28,16 +30,34 @@ def cancels(first: Gate | Unitary, second: Gate | Unitary) -> bool:
     """
     if sorted(first.qubits) != sorted(second.qubits):
         return False
+    order = tuple(first.qubits.index(q) for q in second.qubits)
+    if isinstance(first, Gate) and isinstance(second, Gate):
+        values = [constant_params(first), constant_params(second)]
+        if None not in values:
+            return _fixed_gates_cancel(first.name, values[0], second.name, values[1], order)
     a, b = constant_matrix(first), constant_matrix(second)
     if a is not None and b is not None:
-        b = permute_matrix(b, second.qubits, first.qubits)
-        return np.allclose(b @ a, np.eye(len(a)), rtol=0, atol=_ATOL)
+        return _product_is_identity(a, b, order)
     if not (isinstance(first, Gate) and isinstance(second, Gate)):
         return False
     inverse, other = first.inverse().canonical(), second.canonical()
     if (inverse.name, inverse.params) != (other.name, other.params):
         return False
     return is_symmetric(other.name, tuple(second.qubits.index(q) for q in first.qubits))
+
+
+@lru_cache(maxsize=65536)
+def _fixed_gates_cancel(first: str, first_values: tuple, second: str, second_values: tuple,
+                        order: tuple[int, ...]) -> bool:
+    """Two constant gates (cached: circuits repeat their gates); the second acts on the
+    first's qubits in ``order``."""
+    return _product_is_identity(fixed_matrix(first, first_values),
+                                fixed_matrix(second, second_values), order)
+
+
+def _product_is_identity(a: np.ndarray, b: np.ndarray, order: tuple[int, ...]) -> bool:
+    b = permute_matrix(b, order, range(len(order)))
+    return float(np.abs(b @ a - np.eye(len(a))).max()) <= _ATOL
 
 
 @register_pass("cancel-inverses")

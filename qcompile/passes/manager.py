@@ -16,26 +16,29 @@ from dataclasses import dataclass, field
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput, UnexpectedToken
-from rich.table import Table
 
-from ..ir import Program, QCompileError, SourceLocation, VerificationError, verify_program
+from ..ir import GATES, Program, QCompileError, SourceLocation, VerificationError
+from ..ir import verify_program
 from .base import Pass, PropertySet, available_passes, pass_class
 from .cancel_inverses import CancelInverses
 from .canonicalize import Canonicalize
-from .merge_1q import Merge1Q
+from .commute_cancel import CommuteCancel
+from .coupling import Coupling
+from .elide_permutations import ElidePermutations
+from .merge_1q import Merge1Q, euler_basis_within
+from .resynthesize_2q import Resynthesize2Q
+from .route import FixDirection, Route
 from .stats import CircuitStats, program_stats
-
-#: Registered pass names that -O3 adds to the -O2 optimization loop. This is the hook for
-#: the later fusion and commutation passes: register them, then list their names here.
-LEVEL_3_EXTRA: tuple[str, ...] = ()
-
+from .translate_basis import TranslateBasis, parse_basis
 
 @dataclass(frozen=True)
 class FixedPoint:
-    """Repeat ``passes`` in order until a whole round leaves the program unchanged.
+    """Repeat ``passes`` in order until a whole round leaves the program unchanged or no
+    smaller (fewer two-qubit gates, gates, less depth).
 
     Rewrites feed each other (merging single-qubit runs exposes inverse pairs and vice
-    versa); ``max_rounds`` only guards against a pass that never settles.
+    versa); a round that only rewrites equally large circuits ends the loop, and
+    ``max_rounds`` guards against a pass that never settles.
     """
 
     passes: tuple[Pass, ...]
@@ -161,6 +164,11 @@ class PassRecord:
     round: int = 0
 
 
+def _size(program: Program) -> tuple[int, int, int]:
+    totals = _totals(program_stats(program))
+    return totals["two_qubit_gates"], totals["gates"], totals["depth"]
+
+
 def _totals(stats: dict[str, CircuitStats]) -> dict[str, int]:
     """Whole-program figures: counts add up over circuits, depth and width are maxima."""
     values = stats.values()
@@ -185,18 +193,6 @@ class PassReport:
                 row.update({f"{k}_{when}": v for k, v in _totals(stats).items()})
             rows.append(row)
         return rows
-
-    def as_table(self) -> Table:
-        """A rich table: one line per pass execution, each measure as ``before → after``."""
-        table = Table(title="passes")
-        for column in ("pass", "time (ms)", "gates", "2q gates", "depth", "width"):
-            table.add_column(column, justify="left" if column == "pass" else "right")
-        for row in self.rows():
-            name = row["pass"] + (f" #{row['round']}" if row["round"] else "")
-            changes = [f"{row[k + '_before']} → {row[k + '_after']}"
-                       for k in ("gates", "two_qubit_gates", "depth", "width")]
-            table.add_row(name, f"{row['seconds'] * 1e3:.2f}", *changes)
-        return table
 
 
 # --- the manager ---------------------------------------------------------------------------
@@ -241,10 +237,10 @@ class PassManager:
 
     def _run_fixed_point(self, loop: FixedPoint, program: Program) -> Program:
         for round_ in range(1, loop.max_rounds + 1):
-            start = program
+            start, size = program, _size(program)
             for step in loop.passes:
                 program = self._run_pass(step, program, round_)
-            if program == start:
+            if program == start or _size(program) >= size:
                 break
         return program
 
@@ -269,18 +265,66 @@ def _verify(program: Program, when: str) -> None:
         raise VerificationError(f"{when}: {err.message}") from None
 
 
-def preset(level: int, **options) -> PassManager:
-    """The -O<level> pipeline; ``options`` go to :class:`PassManager`.
+def preset(level: int, *, basis: str | tuple[str, ...] | None = None,
+           coupling: str | Coupling | None = None, seed: int | None = None,
+           **options) -> PassManager:
+    """The -O<level> pipeline, optionally lowered to a target; ``options`` go to
+    :class:`PassManager`.
 
-    O0 does nothing; O1 canonicalizes and cancels inverse pairs; O2 then repeats merge-1q and
-    cancel-inverses until neither changes anything; O3 adds :data:`LEVEL_3_EXTRA` to that loop.
+    O0 does nothing; O1 canonicalizes and cancels adjacent inverse pairs; O2 then repeats
+    commutation-aware cancellation and rotation merging, single-qubit resynthesis and
+    cancel-inverses until nothing changes; O3 first elides swaps (outputs follow the qubits)
+    and adds two-qubit block resynthesis to that loop.
+    With a ``basis`` (gate names) and/or a ``coupling`` map, the optimized program is
+    translated into the basis (default cx, rz, sx, x), routed with Qiskit's Sabre (``seed``),
+    optimized again in the basis — two-qubit blocks resynthesized with the basis' two-qubit
+    gate, single-qubit runs in an Euler basis made of its gates — and translated once more,
+    so that every gate is a basis gate on a coupled pair in an allowed direction.
     """
     if level not in (0, 1, 2, 3):
         raise QCompileError(f"optimization level must be 0, 1, 2 or 3, got {level!r}")
+    if basis is None and coupling is None:
+        return PassManager(_optimization(level), **options)
+    # Gates are counted in the basis' terms only after translation, so the heavy
+    # optimization runs there; before it, only rewrites that never add gates.
+    steps = _optimization(min(level, 1)) + ([CommuteCancel()] if level >= 2 else [])
+    steps += [ElidePermutations()] if level >= 3 else []
+    steps += _lowering(level, parse_basis(basis or DEFAULT_BASIS), coupling, seed)
+    return PassManager(steps, **options)
+
+
+#: The basis a coupling map alone is lowered to (IBM's).
+DEFAULT_BASIS = ("cx", "rz", "sx", "x")
+
+
+def _optimization(level: int, two_qubit: str = "cx", euler: str | None = "u", *,
+                  elide: bool = True) -> list[Step]:
     steps: list[Step] = []
     if level >= 1:
         steps += [Canonicalize(), CancelInverses()]
+    if level >= 3 and elide:  # not after routing: its swaps are needed
+        steps.append(ElidePermutations())
     if level >= 2:
-        extra = [pass_class(name)() for name in LEVEL_3_EXTRA] if level == 3 else []
-        steps.append(FixedPoint((*extra, Merge1Q(), CancelInverses())))
-    return PassManager(steps, **options)
+        loop: list[Pass] = [CommuteCancel()]
+        if level >= 3:
+            loop.append(Resynthesize2Q(gate=two_qubit, basis=euler or "u"))
+        if euler is not None:
+            loop.append(Merge1Q(basis=euler))
+        steps.append(FixedPoint((*loop, CancelInverses())))
+    return steps
+
+
+def _lowering(level: int, basis: tuple[str, ...], coupling, seed) -> list[Step]:
+    """Translate into ``basis``, route on ``coupling``, optimize in the basis, fix
+    directions, translate what resynthesis wrote outside the basis."""
+    translate = TranslateBasis(basis=",".join(basis))
+    steps: list[Step] = [translate]
+    if coupling is not None:
+        steps += [Route(coupling=coupling, seed=seed), translate]
+    fixed = [g for g in basis if GATES[g].num_qubits == 2 and not GATES[g].num_params]
+    euler = euler_basis_within(basis)
+    if fixed and euler is not None:
+        steps += _optimization(level, fixed[0], euler, elide=False)
+    if coupling is not None:
+        steps.append(FixDirection(coupling=coupling, basis=euler or "u"))
+    return steps + [translate]

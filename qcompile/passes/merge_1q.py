@@ -29,7 +29,19 @@ from .base import BlockPass, option, register_pass
 
 #: option value -> Qiskit Euler basis. Each emits gates the IR knows by the same name.
 EULER_BASES = {"u": "U", "zyz": "ZYZ", "zxz": "ZXZ", "xyx": "XYX", "xzx": "XZX",
-               "zsx": "ZSX", "psx": "PSX"}
+               "zsx": "ZSX", "zsxx": "ZSXX", "psx": "PSX"}
+#: The gates each Euler basis writes (canonical names).
+EULER_GATES = {"u": {"u"}, "zyz": {"rz", "ry"}, "zxz": {"rz", "rx"}, "xyx": {"rx", "ry"},
+               "xzx": {"rx", "rz"}, "zsx": {"rz", "sx"}, "zsxx": {"rz", "sx", "x"},
+               "psx": {"p", "sx"}}
+
+
+def euler_basis_within(gates) -> str | None:
+    """The Euler basis (an option value) writing only ``gates``, the richest first; None
+    when none does (then single-qubit runs are left as translated)."""
+    canonical = {GATES[g].canonical for g in gates}
+    return next((name for name in ("zsxx", "zsx", "psx", "u", "zyz", "zxz", "xyx", "xzx")
+                 if EULER_GATES[name] <= canonical), None)
 
 
 def _is_single_qubit(op: Operation) -> bool:

@@ -18,7 +18,7 @@ blocks on their qubits.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache
 
 import numpy as np
 from qiskit.circuit.library import get_standard_gate_name_mapping
@@ -65,18 +65,14 @@ class Resynthesize2Q(BlockPass):
             raise QCompileError(f"resynthesize-2q: gate must be a fixed two-qubit gate such as "
                                 f"cx, cz or ecr, got {self.gate!r}")
 
-    @cached_property
-    def _decomposer(self) -> TwoQubitBasisDecomposer:
-        gate = get_standard_gate_name_mapping()[qiskit_name(self.gate)]
-        return TwoQubitBasisDecomposer(gate, euler_basis=EULER_BASES[self.basis])
-
     def run_block(self, ops: tuple[Operation, ...]) -> list[Operation]:
         dag = DependencyDag(ops)
         for block in self._blocks(ops):
             if block.two_qubit == 0:
                 continue
             members = [ops[n] for n in block.nodes]
-            replacement = self._synthesized(members, block.qubits)
+            replacement = synthesize_two_qubit(block_unitary(members, block.qubits),
+                                               block.qubits, self.gate, self.basis)
             before = (block.two_qubit, len(members))
             after = (_two_qubit_gates_of(replacement), len(replacement))
             if after < before:
@@ -132,14 +128,29 @@ class Resynthesize2Q(BlockPass):
             close(q)
         return sorted(done, key=lambda block: block.nodes[-1])
 
-    def _synthesized(self, members, qubits: tuple[int, ...]) -> list[Gate]:
-        unitary = np.eye(4, dtype=complex)
-        for op in members:
-            unitary = embed(constant_matrix(op), [qubits.index(q) for q in op.qubits],
-                            range(2)) @ unitary
-        circuit = self._decomposer(unitary)
-        return [Gate(from_qiskit_name(inst.operation.name, inst.operation.num_qubits,
-                                      len(inst.operation.params)),
-                     tuple(qubits[circuit.find_bit(q).index] for q in inst.qubits),
-                     [float(p) for p in inst.operation.params])
-                for inst in circuit.data]
+
+def block_unitary(members, qubits: tuple[int, ...]) -> np.ndarray:
+    """The 4×4 unitary of constant operations on ``qubits`` (bit k is ``qubits[k]``)."""
+    unitary = np.eye(4, dtype=complex)
+    for op in members:
+        unitary = embed(constant_matrix(op), [qubits.index(q) for q in op.qubits],
+                        range(2)) @ unitary
+    return unitary
+
+
+@cache
+def _decomposer(gate: str, euler: str) -> TwoQubitBasisDecomposer:
+    qiskit_gate = get_standard_gate_name_mapping()[qiskit_name(gate)]
+    return TwoQubitBasisDecomposer(qiskit_gate, euler_basis=EULER_BASES[euler])
+
+
+def synthesize_two_qubit(unitary: np.ndarray, qubits: tuple[int, ...], gate: str,
+                         euler: str) -> list[Gate]:
+    """``unitary`` on ``qubits`` with the fewest ``gate``s, each on ``qubits`` in that order,
+    and single-qubit gates of the Euler basis ``euler`` (up to global phase)."""
+    circuit = _decomposer(gate, euler)(unitary)
+    return [Gate(from_qiskit_name(inst.operation.name, inst.operation.num_qubits,
+                                  len(inst.operation.params)),
+                 tuple(qubits[circuit.find_bit(q).index] for q in inst.qubits),
+                 [float(p) for p in inst.operation.params])
+            for inst in circuit.data]

@@ -13,7 +13,9 @@ Qiskit, which the tests use as the reference):
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
+from itertools import repeat
 
 from ..ir import Barrier, Circuit, Gate, Program, Unitary
 from ..ir.ops import clbits_of, qubits_of, walk
@@ -47,18 +49,33 @@ def circuit_stats(circuit: Circuit) -> CircuitStats:
 
 def circuit_depth(circuit: Circuit) -> int:
     """Longest path through the top-level operations, by a per-wire frontier."""
-    frontier: dict[tuple[str, int], int] = {}  # wire -> layers finished on it so far
+    frontier: dict[int, int] = {}  # wire (qubit q, or clbit c as -1-c) -> layers done on it
     for op in circuit.ops:
-        wires = [("q", q) for q in qubits_of(op)] + [("c", c) for c in clbits_of(op)]
-        start = max((frontier.get(w, 0) for w in wires), default=0)
+        wires = (*qubits_of(op), *(-1 - c for c in clbits_of(op)))
+        start = max(map(frontier.get, wires, repeat(0)), default=0)
         layer = start if isinstance(op, Barrier) else start + 1
-        frontier.update(dict.fromkeys(wires, layer))
+        for wire in wires:
+            frontier[wire] = layer
     return max(frontier.values(), default=0)
+
+
+#: Statistics of recently measured circuits by identity: a pipeline measures every pass's
+#: input and output, and most passes hand most circuits on unchanged.
+_RECENT: OrderedDict[int, tuple[Circuit, CircuitStats]] = OrderedDict()
 
 
 def program_stats(program: Program) -> dict[str, CircuitStats]:
     """Statistics of every circuit, by circuit name."""
-    return {c.name: circuit_stats(c) for c in program.circuits}
+    out = {}
+    for circuit in program.circuits:
+        known = _RECENT.get(id(circuit))
+        if known is None or known[0] is not circuit:
+            known = (circuit, circuit_stats(circuit))
+            _RECENT[id(circuit)] = known
+            if len(_RECENT) > 256:
+                _RECENT.popitem(last=False)
+        out[circuit.name] = known[1]
+    return out
 
 
 @register_pass("stats")

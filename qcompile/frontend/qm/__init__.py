@@ -1,11 +1,11 @@
 """The ``.qm`` model language: a small text format for hybrid quantum-classical models.
 
 ``parse_model(text)`` returns a verified IR :class:`~qcompile.ir.Program`; the grammar is in
-``grammar.lark``, the lowering in ``parser.py``, the gate templates in ``templates.py``.
+``grammar.lark``, the lowering in ``parser.py``. The gate templates and the Pauli observable
+syntax it shares with the builder live beside it, in ``frontend/templates.py`` and
+``frontend/observables.py``.
 """
 
-from .parser import looks_like_model, parse_model, parse_observable
-from .templates import TEMPLATES, apply_template
+from .parser import looks_like_model, parse_model
 
-__all__ = ["TEMPLATES", "apply_template", "looks_like_model", "parse_model",
-           "parse_observable"]
+__all__ = ["looks_like_model", "parse_model"]

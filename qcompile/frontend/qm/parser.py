@@ -1,6 +1,7 @@
 """``.qm`` text → IR :class:`~qcompile.ir.Program`.
 
-lark parses the text with ``grammar.lark`` (LALR, positions kept on every node); this module
+lark parses the text with ``grammar.lark`` (LALR, positions kept on every node; Pauli
+observables come from :mod:`qcompile.frontend.observables`); this module
 walks the tree and lowers it through :mod:`qcompile.frontend.builder`, so the language and
 the Python API share every check. Circuit bodies are evaluated, not transformed: ``for`` and
 ``repeat`` unroll with loop variables bound to integers, angles become symbolic
@@ -22,19 +23,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark import Token, Tree
 
 from ...ir import GATES, Program, QCompileError
 from ...ir.diagnostics import location_in
 from ...ir.expr import UNARY_FUNCTIONS, Expr, Unary
 from ...ir.tensor_ops import TENSOR_OPS
 from .. import builder as qb
-from .templates import TEMPLATES
+from ..lark_syntax import Grammar
+from ..observables import TERMINALS, lower_observable
+from ..templates import TEMPLATES
 
-_PARSER = Lark(Path(__file__).with_name("grammar.lark").read_text(), parser="lalr",
-               start=["start", "observable_only"], propagate_positions=True,
-               maybe_placeholders=True)
+# grammar.lark imports the observable rules from frontend/observables.lark.
+_GRAMMAR = Grammar(Path(__file__).with_name("grammar.lark"),
+                   {**TERMINALS, "NAME": "a name", "INT": "an integer",
+                    "_END": "end of statement"},
+                   import_paths=[str(Path(__file__).parents[1])])
 
 #: Positional constant arguments of tensor operations, in order, e.g. ``slice(x, 0, 2)``.
 POSITIONAL_ATTRS = {
@@ -57,51 +61,8 @@ def looks_like_model(text: str) -> bool:
 
 def parse_model(text: str, filename: str = "<model>") -> Program:
     """Parse and lower a ``.qm`` model; the result is verified."""
-    tree = _parse(text, filename, "start")
+    tree = _GRAMMAR.parse(text, filename)
     return _Lowering(text, filename).program(tree)
-
-
-def parse_observable(text: str) -> qb.Observable:
-    """A Pauli sum written as in ``expval``: ``"Z0 Z1 + 0.5 * X0"``."""
-    tree = _parse(text, "<observable>", "observable_only")
-    return _Lowering(text, "<observable>").observable(tree.children[0])
-
-
-def _parse(text: str, filename: str, start: str) -> Tree:
-    try:
-        # The trailing newline ends the last statement; positions are unchanged.
-        return _PARSER.parse(text + "\n", start=start)
-    except UnexpectedInput as err:
-        line, column = err.line, err.column
-        if isinstance(err, UnexpectedCharacters):
-            message = f"unexpected character {text[err.pos_in_stream]!r}"
-        elif isinstance(err, UnexpectedToken) and err.token.type == "$END":
-            message = "unexpected end of input"
-            line, column = _end_position(text)
-        elif isinstance(err, UnexpectedToken) and err.token.type == "_END":
-            message = "unexpected end of statement"
-        else:
-            message = f"unexpected {str(getattr(err, 'token', '?'))!r}"
-        expected = sorted({_describe(t) for t in getattr(err, "expected", ()) or ()})
-        if expected:
-            message += f"; expected {', '.join(expected[:8])}"
-        raise QCompileError(f"syntax error: {message}",
-                            location_in(text, filename, line, column)) from None
-
-
-def _end_position(text: str) -> tuple[int, int]:
-    lines = text.splitlines() or [""]
-    return len(lines), len(lines[-1]) + 1
-
-
-def _describe(terminal: str) -> str:
-    names = {"NAME": "a name", "INT": "an integer", "NUMBER": "a number", "$END": "end of input",
-             "PAULI": "a Pauli factor such as Z0", "_END": "end of statement",
-             "NEG": "'-'"}
-    if terminal in names:
-        return names[terminal]
-    pattern = _PARSER.get_terminal(terminal).pattern
-    return f"'{pattern.value}'" if pattern.type == "str" else terminal.lower()
 
 
 @dataclass(frozen=True)
@@ -278,8 +239,10 @@ class _Lowering:
                                      name=name)
             if kind == "expval":
                 call, *observables = tree.children
-                return self.model.expval(self.circuit_call(call),
-                                         *(self.observable(o) for o in observables), name=name)
+                return self.model.expval(
+                    self.circuit_call(call),
+                    *(lower_observable(o, self.text, self.filename) for o in observables),
+                    name=name)
             if kind == "call":
                 return self.call(tree, name)
             raise self.error(f"{_PHRASES.get(kind, kind)} is only allowed inside circuits; "
@@ -390,22 +353,6 @@ class _Lowering:
         if isinstance(value, Expr):
             raise self.error("expected a constant", tree)
         return value
-
-    def observable(self, tree: Tree) -> qb.Observable:
-        total = None
-        for term in tree.children:
-            sign = -1.0 if term.data == "minus_term" else 1.0
-            if term.data == "minus_term":
-                term = term.children[0]
-            neg, coeff, *factors = term.children
-            with self.at(term):
-                product = qb.pauli(factors[0][0], int(factors[0][1:]))
-                for factor in factors[1:]:
-                    product = product @ qb.pauli(factor[0], int(factor[1:]))
-            scale = sign * (-1.0 if neg else 1.0) * (float(coeff) if coeff else 1.0)
-            product = scale * product
-            total = product if total is None else total + product
-        return total
 
     # -- circuit bodies
     def block(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:

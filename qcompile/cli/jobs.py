@@ -1,20 +1,19 @@
-"""The hardware-job subcommands: ``submit``, ``jobs`` and ``fetch``.
-
-``add_job_commands(subparsers)`` registers them on the ``qcompile`` parser.
-"""
+"""``qcompile submit``, ``jobs`` and ``fetch``: programs run on a device as stored jobs."""
 
 from __future__ import annotations
 
 import sys
 from datetime import datetime
 
-from .cli import load_program, prepare_run, stderr, stdout, write_results
+from .compile import compile_program
+from .io import MODEL_HELP, load_program, prepare_run, stderr, stdout, write_results
 
 
 def cmd_submit(args) -> None:
-    from .jobs import JobStore, submit_job
+    from ..jobs import JobStore, submit_job
 
-    program, inputs, weights = prepare_run(load_program(args.model), args)
+    program, inputs, weights = prepare_run(compile_program(load_program(args.model), args),
+                                           args)
 
     def announce(job_id: str) -> None:
         sys.stdout.write(job_id + "\n")
@@ -31,7 +30,7 @@ def cmd_submit(args) -> None:
 def cmd_jobs(args) -> None:
     from rich.table import Table
 
-    from .jobs import JobStore
+    from ..jobs import JobStore
 
     store = JobStore(args.store)
     table = Table("created", "backend", "status", "attempts", title=str(store.path),
@@ -44,7 +43,7 @@ def cmd_jobs(args) -> None:
 
 
 def cmd_fetch(args) -> None:
-    from .jobs import JobStore, fetch_job
+    from ..jobs import JobStore, fetch_job
 
     write_results(fetch_job(JobStore(args.store), args.job_id), args.json)
 
@@ -53,8 +52,7 @@ def add_job_commands(subparsers) -> None:
     store_help = "the job store (default: $QCOMPILE_JOBS_DB, else the user data directory)"
 
     submit = subparsers.add_parser("submit", help="run a model on a device as a stored job")
-    submit.add_argument("model", help="a .qm model, an OpenQASM 2/3 file, textual IR, "
-                        "or zoo:NAME")
+    submit.add_argument("model", help=MODEL_HELP)
     submit.add_argument("--backend", required=True, metavar="NAME",
                         help="fake_manila, fake_brisbane, ..., aer, or an ibm_* device")
     submit.add_argument("--inputs", metavar="FILE", help=".npy, .npz (by name) or .csv")
@@ -67,6 +65,10 @@ def add_job_commands(subparsers) -> None:
     submit.add_argument("--key", metavar="KEY", help="idempotency key: submitting again "
                         "with the same key resumes that job instead of sending a new one")
     submit.add_argument("--store", metavar="PATH", help=store_help)
+    submit.add_argument("-O", type=int, default=1, choices=range(4), metavar="N",
+                        help="qcompile's optimization level before the device's own "
+                        "lowering (default 1)")
+    submit.add_argument("--pipeline", help="passes to run instead of -O")
     submit.set_defaults(func=cmd_submit)
 
     jobs = subparsers.add_parser("jobs", help="list stored jobs and their status")

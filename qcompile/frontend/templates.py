@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...ir import QCompileError
-from ...ir.expr import PI, Const, Expr, Unary, as_expr
-from ...ir.ops import Gate, Operation
+from ..ir import QCompileError
+from ..ir.expr import PI, Const, Expr, Unary, as_expr
+from ..ir.ops import Gate, Operation
 
 ROTATIONS = ("rx", "ry", "rz")
 ENTANGLERS = ("cx", "cz")
