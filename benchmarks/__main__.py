@@ -8,11 +8,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .harness import as_markdown, as_table, run_all, update_document
+from . import compile as compiler_benchmark
+from .harness import (as_markdown, as_table, generated_section, run_all, timing_note,
+                      update_document)
 from .peers import RUNNERS
 from .workloads import workloads
 
 DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
+#: The name ``--only`` selects the compiler benchmark by (the workloads are the simulator's).
+COMPILE = "compile"
 
 
 def main(argv=None) -> int:
@@ -20,33 +24,65 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, one timed run: a smoke test (never writes the docs)")
     parser.add_argument("--only", action="append", metavar="NAME",
-                        help="run only workloads whose name contains NAME (repeatable)")
+                        help=f"run only workloads whose name contains NAME (repeatable); "
+                             f"'{COMPILE}': the compiler benchmark")
     parser.add_argument("--runner", action="append", choices=list(RUNNERS),
                         help="run only these simulators (qcompile is always the reference)")
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs (default 3)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed runs of each simulator workload (default 3)")
     parser.add_argument("--no-write", action="store_true",
                         help=f"do not update {DOCUMENT.relative_to(DOCUMENT.parents[1])}")
     args = parser.parse_args(argv)
     # Wide enough for the table when piped to a file or a CI log.
     console = Console() if sys.stdout.isatty() else Console(width=160)
-    chosen = [w for w in workloads(args.quick)
-              if not args.only or any(name in w.name for name in args.only)]
-    if not chosen:
-        console.print(f"no workload matches {args.only}; names: "
-                      f"{', '.join(w.name for w in workloads(args.quick))}")
+    chosen = [w for w in workloads(args.quick) if _selected(w.name, args.only)]
+    run_compiler = _selected(COMPILE, args.only)
+    if not chosen and not run_compiler:
+        names = [w.name for w in workloads(args.quick)] + [COMPILE]
+        console.print(f"no workload matches {args.only}; names: {', '.join(names)}")
         return 2
+    write = not args.quick and not args.no_write
+    failed = bool(chosen) and not simulators(chosen, args, console, write)
+    if run_compiler:
+        failed |= not compiler(args.quick, console, write)
+    return 1 if failed else 0
+
+
+def _selected(name: str, only: list[str] | None) -> bool:
+    return not only or any(part in name for part in only)
+
+
+def simulators(chosen, args, console: Console, write: bool) -> bool:
+    """The simulator workloads; False when some result disagrees with qcompile's."""
     runners = ["qcompile", *[r for r in RUNNERS if r != "qcompile"
                              and (not args.runner or r in args.runner)]]
     repeats = args.repeats or (1 if args.quick else 3)
     titles = {w.name: w.title for w in chosen}
-    with console.status("benchmarking") as status:
-        rows = run_all(chosen, runners, repeats, lambda text: status.update(text))
+    with console.status("benchmarking simulators") as status:
+        rows = run_all(chosen, runners, repeats, status.update)
     console.print(as_table(rows, titles, runners))
-    if not args.quick and not args.no_write:
-        update_document(DOCUMENT, as_markdown(rows, titles, runners), repeats)
+    if write:
+        update_document(DOCUMENT, generated_section(timing_note(repeats),
+                                                    as_markdown(rows, titles, runners)))
         console.print(f"updated {DOCUMENT}")
-    disagreements = [r for row in rows for r in row if r.agrees is False]
-    return 1 if disagreements else 0
+    return not any(r.agrees is False for row in rows for r in row)
+
+
+def compiler(quick: bool, console: Console, write: bool) -> bool:
+    """The compiler benchmark; False when some output is not equivalent to its input."""
+    with console.status("benchmarking compilers") as status:
+        report = compiler_benchmark.run(quick, status.update)
+    for table in compiler_benchmark.as_rich(report):
+        console.print(table)
+    if report.skipped:
+        console.print(compiler_benchmark.skipped_note(report))
+    for disagreement in report.disagreements:
+        console.print(f"[bold red]DISAGREES[/]: {disagreement}")
+    if write:
+        update_document(DOCUMENT, compiler_benchmark.document_section(report),
+                        compiler_benchmark.MARKERS)
+        console.print(f"updated {DOCUMENT}")
+    return not report.disagreements
 
 
 if __name__ == "__main__":

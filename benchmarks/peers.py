@@ -27,8 +27,13 @@ class Skip(Exception):
     """This runner does not do this workload; the message says why (shown in the table)."""
 
 
-def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported; for a submodule, False too when its package is
+    missing (``find_spec`` imports the parents)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 # --- qcompile --------------------------------------------------------------------------------
@@ -56,7 +61,7 @@ def _qcompile_gradient(workload: Workload) -> Run:
 # --- qiskit-aer ------------------------------------------------------------------------------
 
 def aer_runner(workload: Workload) -> Run:
-    if not _installed("qiskit_aer"):
+    if not installed("qiskit_aer"):
         raise Skip("not installed")
     if workload.kind == "gradient":
         raise Skip("no gradient API")
@@ -93,8 +98,8 @@ def _parameter_columns(workload: Workload, names: list[str]) -> np.ndarray:
 
 def pennylane_runner(device_name: str) -> Callable[[Workload], Run]:
     def runner(workload: Workload) -> Run:
-        if not _installed("pennylane") or (device_name == "lightning.qubit"
-                                           and not _installed("pennylane_lightning")):
+        if not installed("pennylane") or (device_name == "lightning.qubit"
+                                           and not installed("pennylane_lightning")):
             raise Skip("not installed")
         n = workload.circuit.num_qubits
         if device_name == "default.qubit" and (n > 12):

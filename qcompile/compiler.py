@@ -59,11 +59,13 @@ class Compiled:
     properties: PropertySet = field(default_factory=dict)
 
     def final_wires(self, circuit: str) -> tuple[int, ...] | None:
-        """Where each qubit of ``circuit`` ends up, when routing or elided swaps moved it."""
+        """Where each qubit of ``circuit`` ends up, when elided swaps or routing moved it
+        (swaps are elided before routing, so routing moves the wires elision left)."""
+        elided = self.properties.get("elide-permutations", {}).get(circuit)
         routed = self.properties.get("route", {}).get(circuit)
-        if routed is not None:
-            return routed.final
-        return self.properties.get("elide-permutations", {}).get(circuit)
+        if routed is None:
+            return elided
+        return routed.final if elided is None else tuple(routed.final[w] for w in elided)
 
 
 def compile(program: Program, level: int = 2, target: Target | None = None, *,

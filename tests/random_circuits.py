@@ -17,6 +17,8 @@ from qcompile.ir import (GATES, Barrier, Circuit, Condition, Const, ExpVal, Gate
 from qcompile.ir.expr import Unary
 
 GATE_NAMES = sorted(GATES)
+#: Gates on at most two qubits, for passes that refuse wider ones (routing).
+NARROW_GATE_NAMES = [name for name in GATE_NAMES if GATES[name].num_qubits <= 2]
 
 
 def random_angle(rng: np.random.Generator, symbolic: bool):
@@ -45,7 +47,7 @@ def random_gate(rng, num_qubits: int, symbolic: bool, names=GATE_NAMES) -> Gate:
 
 
 def random_ops(rng, num_qubits: int, num_clbits: int, length: int, *, dynamic: bool,
-               symbolic: bool, depth: int = 0) -> list:
+               symbolic: bool, depth: int = 0, names=GATE_NAMES) -> list:
     ops: list = []
     while len(ops) < length:
         roll = rng.random()
@@ -57,9 +59,9 @@ def random_ops(rng, num_qubits: int, num_clbits: int, length: int, *, dynamic: b
             width = int(rng.integers(1, min(num_clbits, 2) + 1))
             bits = tuple(int(b) for b in rng.choice(num_clbits, width, replace=False))
             body = random_ops(rng, num_qubits, num_clbits, int(rng.integers(1, 4)),
-                              dynamic=True, symbolic=symbolic, depth=1)
+                              dynamic=True, symbolic=symbolic, depth=1, names=names)
             other = random_ops(rng, num_qubits, num_clbits, int(rng.integers(0, 3)),
-                               dynamic=True, symbolic=symbolic, depth=1)
+                               dynamic=True, symbolic=symbolic, depth=1, names=names)
             ops.append(IfElse(Condition(bits, int(rng.integers(2 ** len(bits)))), body, other))
         elif roll < 0.21:
             ops.append(Barrier(tuple(range(num_qubits))))
@@ -68,23 +70,25 @@ def random_ops(rng, num_qubits: int, num_clbits: int, length: int, *, dynamic: b
             ops.append(Unitary(unitary_group.rvs(2 ** k, random_state=rng),
                                rng.choice(num_qubits, k, replace=False)))
         elif roll < 0.40:
-            gate = random_gate(rng, num_qubits, symbolic)
+            gate = random_gate(rng, num_qubits, symbolic, names)
             ops.extend([gate, gate.inverse()])  # a planted inverse pair
         elif roll < 0.55:
             q = int(rng.integers(num_qubits))
-            ops.extend(replace(random_gate(rng, 1, symbolic), qubits=(q,))
+            ops.extend(replace(random_gate(rng, 1, symbolic, names), qubits=(q,))
                        for _ in range(int(rng.integers(2, 5))))  # a planted single-qubit run
         else:
-            ops.append(random_gate(rng, num_qubits, symbolic))
+            ops.append(random_gate(rng, num_qubits, symbolic, names))
     return ops
 
 
 def random_circuit(rng: np.random.Generator, num_qubits: int = 3, length: int = 20, *,
-                   dynamic: bool = True, symbolic: bool = False, num_clbits: int = 2) -> Circuit:
-    """A random circuit; with ``symbolic`` its angles use parameters ``x[2]`` (input) and
-    ``w[3]`` (weight)."""
+                   dynamic: bool = True, symbolic: bool = False, num_clbits: int = 2,
+                   names=GATE_NAMES) -> Circuit:
+    """A random circuit of the gates ``names``; with ``symbolic`` its angles use parameters
+    ``x[2]`` (input) and ``w[3]`` (weight)."""
     num_clbits = num_clbits if dynamic else 0
-    ops = random_ops(rng, num_qubits, num_clbits, length, dynamic=dynamic, symbolic=symbolic)
+    ops = random_ops(rng, num_qubits, num_clbits, length, dynamic=dynamic, symbolic=symbolic,
+                     names=names)
     params = (Param("x", "input", (2,)), Param("w", "weight", (3,))) if symbolic else ()
     cregs = (Register("c", num_clbits),) if num_clbits else ()
     return Circuit("random", (Register("q", num_qubits),), cregs, params, ops)

@@ -1,8 +1,9 @@
 """An independent reference semantics for circuits, measurement and feed-forward included.
 
 It evolves density matrices with Qiskit's ``DensityMatrix`` and ``Operator`` (gate matrices
-come from Qiskit's own gate classes via :func:`to_qiskit`), keeping one unnormalized density
-matrix per classical record. Nothing here shares code with qcompile's simulator.
+come from Qiskit's own gate classes via :func:`to_qiskit`; each run of gates between
+measurements, resets and branches is one operator), keeping one unnormalized density matrix
+per classical record. Nothing here shares code with qcompile's simulator.
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ _P1 = np.array([[0, 0], [0, 1]], dtype=complex)
 _LOWER = np.array([[0, 1], [0, 0]], dtype=complex)  # |0><1|: moves |1> to |0> for reset
 
 
-def _evolve(rho: DensityMatrix, circuit: Circuit, op, values) -> DensityMatrix:
-    """Apply one unitary op through Qiskit's own gate (only on the qubits it touches)."""
-    qc = to_qiskit(circuit.with_ops([op]), values)
-    (instruction,) = qc.data
-    qargs = [qc.find_bit(q).index for q in instruction.qubits]
-    return rho.evolve(Operator(instruction.operation), qargs)
+def _evolve(records: dict, circuit: Circuit, ops: list, values) -> dict:
+    """Apply a run of unitary ops as one operator: Qiskit's own gates, composed by Qiskit."""
+    operator = Operator(to_qiskit(circuit.with_ops(ops), values))
+    return {bits: rho.evolve(operator) for bits, rho in records.items()}
 
 
 def exact_outcomes(circuit: Circuit, values=None) -> dict[tuple[int, ...], DensityMatrix]:
@@ -43,9 +42,15 @@ def _kraus(rho: DensityMatrix, ops, qubit: int) -> DensityMatrix:
 
 
 def _run(circuit, ops, records, values):
+    unitary: list = []  # the run of unitary ops not applied yet
     for op in ops:
         if isinstance(op, Barrier):
             continue
+        if not isinstance(op, (Measure, Reset, IfElse)):
+            unitary.append(op)
+            continue
+        if unitary:
+            records, unitary = _evolve(records, circuit, unitary, values), []
         if isinstance(op, Measure):
             updated: dict = {}
             for bits, rho in records.items():
@@ -67,9 +72,7 @@ def _run(circuit, ops, records, values):
                     updated[key] = (part if key not in updated
                                     else DensityMatrix(updated[key].data + part.data))
             records = updated
-        else:
-            records = {b: _evolve(r, circuit, op, values) for b, r in records.items()}
-    return records
+    return _evolve(records, circuit, unitary, values) if unitary else records
 
 
 def outcome_distribution(circuit: Circuit, values=None) -> dict[tuple[int, ...], float]:

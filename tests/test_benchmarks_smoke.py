@@ -1,15 +1,18 @@
-"""The benchmark harness in quick mode: every runner produces comparable results, the
-agreement check catches a wrong one, and the docs section is replaced, not appended.
-No timing is asserted."""
+"""The benchmark harness in quick mode: every runner produces comparable results, every
+compiler an equivalent circuit, the checks catch a wrong one, and the docs sections are
+replaced, not appended. No timing is asserted."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from benchmarks import compile as compile_benchmark
 from benchmarks import harness
 from benchmarks.__main__ import main
+from benchmarks.compile_circuits import CORPUS, generated_cases
 from benchmarks.workloads import workloads
 
 
@@ -44,14 +47,17 @@ def test_agreement_check_catches_a_wrong_result(quick_rows):
     assert "DISAGREES" in harness.summary_rows([broken], {"w": "w"})[0][2]
 
 
-def test_document_section_is_replaced_and_prose_kept(tmp_path):
+def test_document_sections_are_replaced_and_prose_kept(tmp_path):
     path = tmp_path / "performance.md"
     path.write_text("# Performance\n\nprose before\n")
-    harness.update_document(path, "| table one |", 3)
-    harness.update_document(path, "| table two |", 3)
+    for version in ("one", "two"):
+        harness.update_document(path, harness.generated_section("note", f"| sim {version} |"))
+        harness.update_document(path, f"| compile {version} |", compile_benchmark.MARKERS)
     text = path.read_text()
-    assert "prose before" in text and "table two" in text and "table one" not in text
-    assert text.count(harness.BEGIN) == 1 and text.count(harness.END) == 1
+    assert "prose before" in text and "sim two" in text and "compile two" in text
+    assert "one |" not in text
+    for marker in (harness.BEGIN, harness.END, *compile_benchmark.MARKERS):
+        assert text.count(marker) == 1
     assert "logical cores" in text and "numba" in text
 
 
@@ -60,3 +66,77 @@ def test_cli_quick_run_succeeds_and_filters(capsys):
     out = capsys.readouterr().out
     assert "qft22" in out and "qnn" not in out
     assert main(["--quick", "--only", "no-such-workload"]) == 2
+
+
+# --- the compiler benchmark ------------------------------------------------------------------
+
+def _with_extra_x(compiler):
+    """``compiler`` with an X appended to its output: a deliberately wrong circuit."""
+    def run(case):
+        output = compiler(case)
+        circuit = output.circuit.copy()
+        circuit.x(0)
+        return replace(output, circuit=circuit)
+    return run
+
+
+@pytest.fixture(scope="module")
+def compile_rows():
+    cases = [case for case in generated_cases((4,)) if case.family in ("qft", "hea")]
+    compilers = compile_benchmark.basis_compilers()
+    compilers = {name: compilers[name] for name in ("qcompile -O3", "Qiskit -O3")}
+    compilers["broken"] = _with_extra_x(compilers["Qiskit -O3"])
+    return compile_benchmark.run_suite(cases, compilers, progress=lambda text: None)
+
+
+def test_compiled_circuits_agree_with_their_inputs(compile_rows):
+    assert [row.case.name for row in compile_rows] == ["qft_4", "hea_4"]
+    for row in compile_rows:
+        for name in ("qcompile -O3", "Qiskit -O3"):
+            result = row.results[name]
+            assert result.metrics is not None and result.seconds is not None, result.note
+            assert result.agrees is True, (row.case.name, name)
+            assert result.metrics.two_qubit <= row.baseline.two_qubit
+
+
+def test_equivalence_check_catches_a_wrong_circuit(compile_rows):
+    assert all(row.results["broken"].agrees is False for row in compile_rows)
+    bindings = compile_benchmark.parametrized(3, 1, 2)
+    report = compile_benchmark.Report(compile_rows, compile_rows, bindings, "ansatz", {})
+    assert "qft_4: broken" in report.disagreements
+    assert not any("qcompile" in entry for entry in report.disagreements)
+    assert "DISAGREES" in compile_benchmark.as_markdown(report)
+    # The geomeans leave out circuits some compiler got wrong.
+    assert compile_benchmark.comparable(compile_rows) == []
+
+
+def test_compile_once_bind_many_matches_qiskit():
+    ours, each, once = compile_benchmark.parametrized(4, 2, 3)
+    assert ours.agrees and each.agrees and once.agrees
+    assert ours.two_qubit == each.two_qubit
+
+
+def test_a_missing_pytket_is_reported_not_failed(monkeypatch):
+    assert not compile_benchmark.installed("no_such_package.extensions.qiskit")
+    monkeypatch.setattr(compile_benchmark, "installed", lambda module: False)
+    case = generated_cases((4,))[0]
+    result = compile_benchmark.attempt(compile_benchmark.pytket_compiler, case,
+                                       compile_benchmark.Checker(case.qiskit))
+    assert result.note == "not installed" and result.agrees is None
+
+
+def test_routed_circuits_agree_with_their_inputs():
+    qft = generated_cases((4,))[0]  # its final swaps are elided, then the circuit is routed
+    (row,) = compile_benchmark.run_suite([qft], compile_benchmark.device_compilers(),
+                                         progress=lambda text: None)
+    assert {name: result.agrees for name, result in row.results.items()} == {
+        "qcompile -O3": True, "Qiskit -O3": True}
+
+
+def test_cli_quick_compile_run(capsys):
+    status = main(["--quick", "--only", "compile"])
+    out = capsys.readouterr().out
+    assert "Two-qubit count" in out and "fake_guadalupe" in out and "Compile once" in out
+    assert "bell_n4" in out or not CORPUS.exists()
+    assert "qnn" not in out
+    assert status == (1 if "DISAGREES" in out else 0)

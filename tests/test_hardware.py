@@ -160,3 +160,24 @@ def test_retry_policy_backs_off_exponentially_then_gives_up():
         policy.call(down, "fetching")
     with pytest.raises(ValueError):  # not transient: no retry, no swallowing
         policy.call(lambda: int("x"), "parsing")
+
+
+@pytest.mark.parametrize("kind", ["expval", "probs"])
+def test_a_program_qcompile_lowered_runs_as_it_is(zz_vqc, kind):
+    # qcompile's own lowering (what `submit` runs): the device gets exactly its gates.
+    from qcompile import Target, compile
+
+    program, inputs, weights = zz_vqc
+    program = program if kind == "expval" else with_output(program, "probs", SHOTS)
+    lowered = compile(program, level=3, target=Target.device("fake_manila"), seed=3).program
+    device = resolve_device("fake_manila")
+    executor = DeviceExecutor(device, shots=SHOTS, transpile_seed=11)
+    measured = run_program(lowered, inputs, weights, seed=5, execute=executor)
+    exact = run_program(program, inputs, weights)
+    isa = executor.isa_circuits[0]
+    ours = lowered.circuits[0].gate_counts()
+    assert isa.count_ops().get("cx", 0) + isa.count_ops().get("ecr", 0) == sum(
+        ours.get(g, 0) for g in ("cx", "ecr"))
+    name = program.outputs[0]
+    bound = error_budget(isa, device) + 2.5 / np.sqrt(SHOTS)
+    np.testing.assert_array_less(np.abs(measured[name] - exact[name]), bound)

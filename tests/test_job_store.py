@@ -1,6 +1,7 @@
-"""The SQLite job store: lossless records, write-once results, atomic claims, and two
-processes writing at once."""
+"""The SQLite job store: lossless records, write-once results, atomic claims, two
+processes writing at once, idempotency keys bound to their request, and read-only stores."""
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -9,8 +10,9 @@ import textwrap
 import numpy as np
 import pytest
 
+from qcompile.cli import main
 from qcompile.ir import QCompileError, parse_program, print_program
-from qcompile.jobs import JobStore, default_store_path
+from qcompile.jobs import JobStore, default_store_path, fetch_job
 from qcompile.models import load_model
 
 
@@ -121,3 +123,84 @@ def test_two_processes_record_and_complete_jobs_at_once(tmp_path):
         assert record.provider_job_ids == (f"{tag}-{i}",)
         np.testing.assert_array_equal(record.inputs["x"], np.full((2, 3), i))
         np.testing.assert_array_equal(store.results(job_id)["y"], np.arange(i + 1))
+
+
+def test_idempotency_key_with_a_different_request_is_refused(store):
+    (job_id, _), program, inputs, weights = _record(store, key="nightly-1")
+    with pytest.raises(QCompileError, match=r"key 'nightly-1' .* differs in seed, shots\)"):
+        store.record(backend="fake_manila", program=program, inputs=inputs, weights=weights,
+                     options={"shots": 11, "seed": 5, "output": None},
+                     idempotency_key="nightly-1")
+    with pytest.raises(QCompileError, match=r"differs in backend, inputs\)"):
+        store.record(backend="aer", program=program, inputs={"x": inputs["x"] + 1},
+                     weights=weights, options={"shots": 10, "seed": 4, "output": None},
+                     idempotency_key="nightly-1")
+    with pytest.raises(QCompileError, match=r"differs in program, weights\)"):
+        store.record(backend="fake_manila", program=program + "\n", inputs=inputs,
+                     weights={"theta": weights["theta"].astype(np.float32)},
+                     options={"shots": 10, "seed": 4, "output": None},
+                     idempotency_key="nightly-1")
+    assert [row[0] for row in store.list()] == [job_id]
+
+
+def test_reopen_makes_only_a_failed_job_runnable_again(store):
+    (job_id, _), *_ = _record(store)
+    assert not store.reopen(job_id)  # recorded, not failed
+    store.store_failure(job_id, "ZeroDivisionError: division by zero")
+    record = store.get(job_id)
+    assert record.status == "failed" and record.error.startswith("ZeroDivisionError")
+    assert store.reopen(job_id) and store.get(job_id).status == "recorded"
+    assert store.claim(job_id) == 1
+
+
+def _finished_store(path):
+    store = JobStore(path)
+    (job_id, _), *_ = _record(store)
+    store.claim(job_id)
+    store.store_results(job_id, {"p": np.array([[0.5]])})
+    store.close()
+    return job_id
+
+
+def _assert_read_only(store, job_id):
+    assert store.read_only
+    assert [(row[0], row[3]) for row in store.list()] == [(job_id, "done")]
+    np.testing.assert_array_equal(fetch_job(store, job_id)["p"], [[0.5]])
+    with pytest.raises(QCompileError, match="the job store is read-only"):
+        _record(store)
+    with pytest.raises(QCompileError, match="the job store is read-only"):
+        store.store_failure(job_id, "x")
+
+
+def test_a_store_opened_read_only_lists_and_fetches_but_never_writes(tmp_path):
+    path = tmp_path / "jobs.db"
+    job_id = _finished_store(path)
+    before = path.read_bytes()
+    _assert_read_only(JobStore(path, read_only=True), job_id)
+    assert path.read_bytes() == before  # (SQLite may add a WAL index beside it, if it can)
+    with pytest.raises(QCompileError, match="no job store there"):
+        JobStore(tmp_path / "missing.db", read_only=True)
+    assert not (tmp_path / "missing.db").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through any permission")
+def test_an_unwritable_store_is_opened_read_only(tmp_path):
+    directory = tmp_path / "medium"
+    directory.mkdir()
+    job_id = _finished_store(directory / "jobs.db")
+    (directory / "jobs.db").chmod(0o444)
+    directory.chmod(0o555)
+    try:
+        _assert_read_only(JobStore(directory / "jobs.db"), job_id)
+    finally:
+        directory.chmod(0o755)
+
+
+def test_the_cli_lists_and_fetches_a_read_only_store(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "jobs.db"
+    job_id = _finished_store(path)
+    monkeypatch.setattr("qcompile.jobs.store._unwritable", lambda path: True)
+    assert main(["jobs", "--store", str(path)]) == 0
+    assert "done" in capsys.readouterr().out
+    assert main(["fetch", job_id, "--json", "--store", str(path)]) == 0
+    assert capsys.readouterr().out.startswith('{"p": [[0.5]]')

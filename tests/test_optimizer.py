@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from differential import assert_on_target
 from qiskit.quantum_info import Statevector
 from random_circuits import random_circuit, random_values
 from reference import final_density_matrix
@@ -18,7 +19,6 @@ from qcompile.backends.qiskit_circuit import to_qiskit
 from qcompile.backends.runner import run_program
 from qcompile.ir import (GATES, Barrier, Circuit, ExpVal, Gate, IfElse, PauliTerm, Probs,
                          Program, QCompileError, Register, State)
-from qcompile.ir.ops import walk
 from qcompile.passes import PassManager, preset
 from qcompile.passes.coupling import parse_coupling
 
@@ -100,18 +100,6 @@ def test_elided_swaps_reorder_the_statevector(seed):
     np.testing.assert_allclose(got, expected, atol=ATOL)
 
 
-def _assert_lowered(circuit: Circuit, basis: tuple[str, ...], coupling) -> None:
-    """Every gate a basis gate, every two-qubit gate on an allowed pair (inside branches too),
-    checked here without the router."""
-    for op in walk(circuit.ops):
-        if isinstance(op, Gate):
-            assert op.name in basis, op
-            if len(op.qubits) == 2 and coupling is not None:
-                assert coupling.allows(*op.qubits), op
-        else:
-            assert not hasattr(op, "matrix"), op  # no unitary survives translation
-
-
 TARGETS = [("cx,rz,sx,x", None), ("cx,rz,sx,x", "line:5"), ("cz,rz,sx,x", "ring:5"),
            ("ecr,rz,sx,x", "grid:2x3"), ("cx,u", None), ("rzz,rx,ry,rz,cz", "line:6")]
 
@@ -130,7 +118,7 @@ def test_targets_keep_meaning_and_use_only_the_target(level, basis, coupling):
         manager = preset(level, basis=basis, coupling=coupling, seed=k)
         for output in (Probs(), _observables(rng, n)):
             compiled = _check_program(circuit, output, values, manager)
-            _assert_lowered(compiled.circuits[0], names, device)
+            assert_on_target(compiled.circuits[0], names, device)
 
 
 def test_o3_removes_two_qubit_gates_that_commute_and_resynthesizes_blocks():
@@ -169,6 +157,13 @@ def test_a_disconnected_coupling_map_is_refused(tmp_path):
         preset(1, coupling=str(path))
 
 
+def test_a_coupling_map_of_self_loops_is_refused(tmp_path):
+    path = tmp_path / "loops.json"
+    path.write_text("[[0, 0], [1, 1]]")
+    with pytest.raises(QCompileError, match="no edge between two different qubits"):
+        preset(1, coupling=str(path))
+
+
 def test_feed_forward_survives_routing():
     from qcompile.ir import Condition, Measure
     ops = [Gate("h", (0,)), Measure(0, 0),
@@ -176,7 +171,7 @@ def test_feed_forward_survives_routing():
            Gate("cx", (1, 3))]
     circuit = Circuit("ff", (Register("q", 4),), (Register("c", 1),), (), ops)
     compiled = _check_program(circuit, Probs(), None, preset(2, coupling="line:4", seed=3))
-    _assert_lowered(compiled.circuits[0], ("cx", "rz", "sx", "x"), parse_coupling("line:4"))
+    assert_on_target(compiled.circuits[0], ("cx", "rz", "sx", "x"), parse_coupling("line:4"))
     assert set(GATES)  # the library is untouched by lowering
 
 
@@ -202,7 +197,7 @@ def test_the_library_call_lowers_to_a_device():
     assert set(target.basis) == {"cx", "rz", "sx", "x"} and target.coupling.num_qubits == 5
     output = _observables(rng, 4)
     compiled = qcompile.compile(_program(circuit, output), level=3, target=target, seed=2)
-    _assert_lowered(compiled.program.circuits[0], target.basis, target.coupling)
+    assert_on_target(compiled.program.circuits[0], target.basis, target.coupling)
     got = run_program(compiled.program)["out"][0]
     np.testing.assert_allclose(got, _reference(circuit, output, None), atol=ATOL)
     assert compiled.final_wires(circuit.name) is not None

@@ -49,12 +49,16 @@ def _submit_and_kill(store_path, inputs_file, pause_after):
 
 
 def _uninterrupted_results(tmp_path, inputs_file):
-    """The same submission run to completion without a crash, in a separate store."""
-    program = load_model("zoo:zz-vqc")
+    """The same submission run to completion without a crash, in a separate store (what
+    ``submit`` sends: the model lowered to the device by ``qcompile.compile`` at -O1)."""
+    from qcompile import Target, compile
     from qcompile.backends.runner import init_weights
+
+    model = load_model("zoo:zz-vqc")
+    program = compile(model, 1, Target.device(BACKEND), seed=9).program
     _, results = submit_job(JobStore(tmp_path / "reference.db"), program, backend=BACKEND,
                             inputs={"x": np.load(inputs_file)},
-                            weights=init_weights(program, 9), shots=300, seed=9)
+                            weights=init_weights(model, 9), shots=300, seed=9)
     return results
 
 

@@ -11,16 +11,13 @@ from collections.abc import Mapping
 
 import numpy as np
 from qiskit.circuit import (ClassicalRegister, Parameter, QuantumCircuit, QuantumRegister)
-from qiskit.circuit.library import UnitaryGate, get_standard_gate_name_mapping
+from qiskit.circuit.library import UnitaryGate
 
 from ..ir import Barrier, Circuit, Gate, IfElse, Measure, QCompileError, Reset, Unitary
 from ..ir.ops import constant_matrix
 from ..ir.expr import Binary, Const, Expr, Symbol, Unary
-from ..ir.spellings import qiskit_name
+from ..ir.spellings import qiskit_gate, qiskit_name
 from .names import parameter_name
-
-_STANDARD = get_standard_gate_name_mapping()
-
 
 def to_qiskit(circuit: Circuit, values: Mapping[str, np.ndarray] | None = None) -> QuantumCircuit:
     """Convert a circuit; with ``values`` (one sample), parameters are bound to numbers."""
@@ -89,13 +86,9 @@ class _Converter:
                 self.emit(op.else_body, target)
 
     def gate(self, op: Gate):
-        name = qiskit_name(op.name)
-        if name is None:
+        if qiskit_name(op.name) is None:
             return self.composite(op)
-        base = _STANDARD[name]
-        if not op.params:
-            return base
-        return base.base_class(*(self.expression(p) for p in op.params))
+        return qiskit_gate(op.name, [self.expression(p) for p in op.params])
 
     def expression(self, expr: Expr):
         if isinstance(expr, Const):

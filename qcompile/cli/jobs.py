@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import shlex
 import sys
 from datetime import datetime
 
@@ -12,6 +14,8 @@ from .io import MODEL_HELP, load_program, prepare_run, stderr, stdout, write_res
 def cmd_submit(args) -> None:
     from ..jobs import JobStore, submit_job
 
+    if args.pipeline is None:  # qcompile's own lowering to the device (its -O, its routing)
+        args.target = args.backend
     program, inputs, weights = prepare_run(compile_program(load_program(args.model), args),
                                            args)
 
@@ -23,8 +27,30 @@ def cmd_submit(args) -> None:
     job_id, _ = submit_job(store, program, backend=args.backend, inputs=inputs,
                            weights=weights, shots=args.shots, seed=args.seed, output=args.output,
                            idempotency_key=args.key, on_recorded=announce)
-    stderr.print(f"job {job_id} done on {args.backend}; `qcompile fetch {job_id}` shows the "
-                 "results")
+    stderr.print(f"job {job_id} done on {args.backend}; `{_fetch_command(job_id, args.store)}` "
+                 "shows the results", markup=False, highlight=False)
+
+
+def _fetch_command(job_id: str, store: str | None) -> str:
+    """The command that fetches this job again: with ``--store`` when one was given, since
+    the default store would not hold it."""
+    command = f"qcompile fetch {job_id}"
+    return command if store is None else f"{command} --store {shlex.quote(store)}"
+
+
+def _int_at_least(minimum: int, kind: str):
+    """An argparse type for ``--shots`` / ``--seed``: checked while parsing, before a job is
+    recorded (``--shots 0`` would be recorded, then fail inside the simulator)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a {kind} integer, got {text!r}")
+        return value
+
+    return parse
 
 
 def cmd_jobs(args) -> None:
@@ -45,7 +71,7 @@ def cmd_jobs(args) -> None:
 def cmd_fetch(args) -> None:
     from ..jobs import JobStore, fetch_job
 
-    write_results(fetch_job(JobStore(args.store), args.job_id), args.json)
+    write_results(fetch_job(JobStore(args.store), args.job_id, retry=args.retry), args.json)
 
 
 def add_job_commands(subparsers) -> None:
@@ -57,8 +83,9 @@ def add_job_commands(subparsers) -> None:
                         help="fake_manila, fake_brisbane, ..., aer, or an ibm_* device")
     submit.add_argument("--inputs", metavar="FILE", help=".npy, .npz (by name) or .csv")
     submit.add_argument("--weights", metavar="FILE", help=".npy (one weight) or .npz (by name)")
-    submit.add_argument("--shots", type=int, default=1024, help="shots per circuit call")
-    submit.add_argument("--seed", type=int, default=0,
+    submit.add_argument("--shots", type=_int_at_least(1, "positive"), default=1024,
+                        help="shots per circuit call (default 1024)")
+    submit.add_argument("--seed", type=_int_at_least(0, "non-negative"), default=0,
                         help="seed for the transpiler, the simulator and initial weights")
     submit.add_argument("--output", choices=("expval", "probs", "counts"),
                         help="read every circuit this way instead of the model's outputs")
@@ -66,9 +93,10 @@ def add_job_commands(subparsers) -> None:
                         "with the same key resumes that job instead of sending a new one")
     submit.add_argument("--store", metavar="PATH", help=store_help)
     submit.add_argument("-O", type=int, default=1, choices=range(4), metavar="N",
-                        help="qcompile's optimization level before the device's own "
-                        "lowering (default 1)")
-    submit.add_argument("--pipeline", help="passes to run instead of -O")
+                        help="optimization level of qcompile's lowering to the device "
+                        "(default 1)")
+    submit.add_argument("--pipeline", help="passes to run instead of -O and the lowering "
+                        "(Qiskit's preset pass manager then lowers to the device)")
     submit.set_defaults(func=cmd_submit)
 
     jobs = subparsers.add_parser("jobs", help="list stored jobs and their status")
@@ -80,4 +108,6 @@ def add_job_commands(subparsers) -> None:
     fetch.add_argument("job_id")
     fetch.add_argument("--json", action="store_true", help="one JSON document on stdout")
     fetch.add_argument("--store", metavar="PATH", help=store_help)
+    fetch.add_argument("--retry", action="store_true",
+                       help="run a failed job again instead of reporting its error")
     fetch.set_defaults(func=cmd_fetch)

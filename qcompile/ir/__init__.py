@@ -4,6 +4,7 @@ This package depends on nothing else in qcompile: frontends build it, passes rew
 backends consume it.
 """
 
+from .bind import bind, bind_each
 from .circuit import Circuit, Param, Register
 from .diagnostics import QCompileError, SourceLocation, VerificationError
 from .expr import PI, Binary, Const, Expr, Symbol, Unary
@@ -19,7 +20,8 @@ __all__ = [
     "Barrier", "Binary", "Circuit", "Condition", "Const", "Counts", "ExpVal", "Expr", "GATES",
     "Gate", "IfElse", "Measure", "Operation", "PI", "Param", "PauliTerm", "Probs", "Program",
     "QCompileError", "QuantumCall", "Register", "Reset", "SourceLocation", "State", "Symbol",
-    "TensorDecl", "TensorOp", "Unary", "Unitary", "VerificationError", "gate_matrix",
+    "TensorDecl", "TensorOp", "Unary", "Unitary", "VerificationError", "bind", "bind_each",
+    "gate_matrix",
     "value_shapes", "verify_circuit", "verify_program",
     "looks_like_ir", "parse_program", "print_program",
 ]

@@ -55,8 +55,12 @@ class Circuit:
         return sum(r.size for r in self.cregs)
 
     def with_ops(self, ops) -> Circuit:
-        """The same circuit with a new body (how passes produce their result)."""
-        return dataclasses.replace(self, ops=tuple(ops))
+        """The same circuit with a new body (how passes produce their result); itself when
+        every operation is the same object, so an unchanged circuit stays the same object."""
+        ops = tuple(ops)
+        if len(ops) == len(self.ops) and all(a is b for a, b in zip(ops, self.ops)):
+            return self
+        return dataclasses.replace(self, ops=ops)
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -56,13 +56,18 @@ def _op_paulis(op: Gate | Unitary) -> tuple[frozenset[str], ...]:
 def commutes(a: Operation, b: Operation) -> bool:
     """Whether applying ``a`` then ``b`` equals ``b`` then ``a`` (a sufficient test: False
     may still commute)."""
-    shared = set(qubits_of(a)) & set(qubits_of(b))
-    if set(clbits_of(a)) & set(clbits_of(b)):
-        return False
-    if not shared:
-        return True
-    if not (isinstance(a, (Gate, Unitary)) and isinstance(b, (Gate, Unitary))):
-        return False
+    if type(a) is Gate and type(b) is Gate:  # the common case, first (tuples of 1-3)
+        shared = [q for q in a.qubits if q in b.qubits]
+        if not shared:
+            return True
+    else:
+        shared = set(qubits_of(a)) & set(qubits_of(b))
+        if set(clbits_of(a)) & set(clbits_of(b)):
+            return False
+        if not shared:
+            return True
+        if not (isinstance(a, (Gate, Unitary)) and isinstance(b, (Gate, Unitary))):
+            return False
     paulis_a, paulis_b = _op_paulis(a), _op_paulis(b)
     if all(paulis_a[a.qubits.index(q)] & paulis_b[b.qubits.index(q)] for q in shared):
         return True

@@ -13,43 +13,52 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from .ops import Operation, clbits_of, qubits_of
+from .ops import Gate, Operation, clbits_of, qubits_of
 
-#: ``("q", qubit)`` or ``("c", clbit)``.
-Wire = tuple[str, int]
+#: A qubit ``q`` is wire ``q``, a classical bit ``c`` is wire ``-1 - c``.
+Wire = int
 
 
 def wires_of(op: Operation) -> tuple[Wire, ...]:
     """The wires an operation occupies: its qubits, then its classical bits."""
-    return (*(("q", q) for q in qubits_of(op)), *(("c", c) for c in clbits_of(op)))
+    if type(op) is Gate:  # the common case, first: a rewrite builds many of these views
+        return op.qubits
+    return (*qubits_of(op), *(-1 - c for c in clbits_of(op)))
 
 
 class DependencyDag:
     """Nodes ``0..len(ops)-1`` in block order; removed nodes leave their place empty."""
 
     def __init__(self, ops: Sequence[Operation]):
-        self._ops: list[list[Operation] | None] = [[op] for op in ops]
+        # A node holds one operation, None once removed, or a list after replace().
+        self._ops: list[Operation | list[Operation] | None] = list(ops)
         self._wires = [wires_of(op) for op in ops]
         self._before: list[dict[Wire, int | None]] = []
-        self._after: list[dict[Wire, int | None]] = [{} for _ in ops]
+        self._after: list[dict[Wire, int | None]] = []
         last: dict[Wire, int] = {}
         for node, wires in enumerate(self._wires):
-            self._before.append({w: last.get(w) for w in wires})
+            before = {}
             for w in wires:
-                if w in last:
-                    self._after[last[w]][w] = node
+                previous = before[w] = last.get(w)
+                if previous is not None:
+                    self._after[previous][w] = node
                 last[w] = node
-            self._after[node].update((w, None) for w in wires if w not in self._after[node])
+            self._before.append(before)
+            self._after.append(dict.fromkeys(wires))
 
     def __len__(self) -> int:
         return len(self._ops)
 
     def op(self, node: int) -> Operation:
         """The operation at a node that holds exactly one."""
-        ops = self._ops[node]
-        if ops is None or len(ops) != 1:
-            raise KeyError(f"node {node} holds {0 if ops is None else len(ops)} operations")
-        return ops[0]
+        held = self._ops[node]
+        if isinstance(held, list):
+            if len(held) == 1:
+                return held[0]
+            raise KeyError(f"node {node} holds {len(held)} operations")
+        if held is None:
+            raise KeyError(f"node {node} holds no operation")
+        return held
 
     def alive(self, node: int) -> bool:
         return self._ops[node] is not None
@@ -94,4 +103,10 @@ class DependencyDag:
 
     def ops(self) -> list[Operation]:
         """The block as it stands, in order."""
-        return [op for ops in self._ops if ops is not None for op in ops]
+        out: list[Operation] = []
+        for held in self._ops:
+            if isinstance(held, list):
+                out += held
+            elif held is not None:
+                out.append(held)
+        return out

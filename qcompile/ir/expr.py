@@ -10,6 +10,7 @@ shared freely between circuits.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from typing import Union
 from collections.abc import Callable, Mapping
@@ -202,11 +203,18 @@ def neg(a: Expr) -> Expr:
     return Unary("neg", a)
 
 
+#: The binary operators on plain floats (folding; numpy's need an error-state context).
+_FLOAT_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul,
+                    "/": operator.truediv, "**": operator.pow}
+
+
 def _fold_binary(op: str, a: Expr, b: Expr) -> Expr:
     if isinstance(a, Const) and isinstance(b, Const):
-        with np.errstate(all="ignore"):
-            value = float(BINARY_OPERATORS[op](a.value, b.value))
-        if math.isfinite(value):
+        try:
+            value = _FLOAT_OPERATORS[op](a.value, b.value)
+        except (ZeroDivisionError, OverflowError):
+            value = math.nan
+        if isinstance(value, float) and math.isfinite(value):
             return Const(value)
     return Binary(op, a, b)
 
@@ -317,3 +325,20 @@ def format_expr(expr: Expr, parent_precedence: int = 0) -> str:
         text = f"{format_expr(expr.lhs, left)} {expr.op} {format_expr(expr.rhs, right)}"
         return f"({text})" if precedence < parent_precedence else text
     raise TypeError(f"not an expression: {expr!r}")
+
+
+def substitute(expr: Expr, values: Mapping[str, np.ndarray]) -> Expr:
+    """``expr`` with every symbol of a tensor in ``values`` replaced by its element, and the
+    operations on constants that this leaves folded; symbols of other tensors stay."""
+    if isinstance(expr, Symbol):
+        if expr.name not in values:
+            return expr
+        return Const(values[expr.name][expr.index])
+    if isinstance(expr, Binary):
+        lhs, rhs = expr.lhs, expr.rhs  # constants (most operands of angles) need no call
+        return _fold_binary(expr.op, lhs if type(lhs) is Const else substitute(lhs, values),
+                            rhs if type(rhs) is Const else substitute(rhs, values))
+    if isinstance(expr, Unary):
+        arg = substitute(expr.arg, values)
+        return fold(Unary(expr.op, arg)) if isinstance(arg, Const) else Unary(expr.op, arg)
+    return expr

@@ -7,8 +7,17 @@ Convention: a matrix on ``qubits`` has bit ``k`` of its row/column index equal t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
+
+
+@cache
+def identity(dim: int) -> np.ndarray:
+    """The ``dim``×``dim`` identity, read-only (comparisons against it are frequent)."""
+    matrix = np.eye(dim, dtype=complex)
+    matrix.flags.writeable = False
+    return matrix
 
 
 def permute_matrix(matrix: np.ndarray, qubits: Sequence[int],
@@ -37,3 +46,41 @@ def embed(matrix: np.ndarray, qubits: Sequence[int], wires: Sequence[int]) -> np
     for k in range(1 << len(rest)):  # low bits: qubits, high bits: rest (identity there)
         full[k * d:(k + 1) * d, k * d:(k + 1) * d] = matrix
     return permute_matrix(full, [*qubits, *rest], wires)
+
+
+_PAULI = {"I": np.eye(2), "X": np.array([[0, 1], [1, 0]]), "Y": np.array([[0, -1j], [1j, 0]]),
+          "Z": np.diag([1.0, -1.0])}
+
+
+@cache
+def pauli_strings(num_qubits: int) -> tuple[np.ndarray, ...]:
+    """Every tensor product of I, X, Y, Z on ``num_qubits`` qubits."""
+    strings = [np.eye(1)]
+    for _ in range(num_qubits):
+        strings = [np.kron(p, s) for p in _PAULI.values() for s in strings]
+    return tuple(strings)
+
+
+def is_clifford_matrix(matrix: np.ndarray, atol: float = 1e-9) -> bool:
+    """Whether conjugating by ``matrix`` maps every X and Z on one qubit to a Pauli string
+    (up to sign) — the definition of a Clifford unitary."""
+    n = len(matrix).bit_length() - 1
+    # Quick refusal first: a Clifford's entries have squared magnitudes 0 or 2^-k, k <= n.
+    weights = np.abs(matrix) ** 2
+    levels = -np.log2(weights[weights > atol])
+    if np.abs(levels - np.round(levels)).max() > 1e-6 or levels.max() > n + 1e-6:
+        return False
+    strings = pauli_strings(n)
+    for k in range(n):
+        for pauli in (_PAULI["X"], _PAULI["Z"]):
+            image = matrix @ embed(pauli, [k], range(n)) @ matrix.conj().T
+            if not any(_is_multiple(image, s, atol) for s in strings):
+                return False
+    return True
+
+
+def _is_multiple(image: np.ndarray, string: np.ndarray, atol: float) -> bool:
+    """``image`` equals ± ``string``, entry by entry (an overlap near 1 is not enough: it
+    is off only quadratically in a slightly wrong angle)."""
+    sign = np.vdot(string, image) / len(image)
+    return abs(abs(sign) - 1) <= 0.5 and float(np.abs(image - sign * string).max()) <= atol

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Union
 
 import numpy as np
 
-from .expr import Expr, as_expr, evaluate, fold, is_constant, symbols
+from .expr import Const, Expr, as_expr, evaluate, fold, is_constant, symbols
 from .gates import GATES, definition_gates, fixed_matrix
+from .matrices import is_clifford_matrix
 
 
 @dataclass(frozen=True)
@@ -25,17 +27,34 @@ class Gate:
     params: tuple[Expr, ...] = ()
 
     def __post_init__(self):
-        object.__setattr__(self, "qubits", tuple(int(q) for q in self.qubits))
-        object.__setattr__(self, "params", tuple(as_expr(p) for p in self.params))
+        # Rewrites build many gates from another gate's tuples: those need no conversion.
+        qubits, params = self.qubits, self.params
+        if type(qubits) is not tuple or any(type(q) is not int for q in qubits):
+            object.__setattr__(self, "qubits", tuple(int(q) for q in qubits))
+        if type(params) is not tuple or any(not isinstance(p, Expr) for p in params):
+            object.__setattr__(self, "params", tuple(as_expr(p) for p in params))
 
     def inverse(self) -> Gate:
         spec = GATES[self.name]
         return Gate(spec.inverse_name, self.qubits, spec.inverse_params(self.params))
 
+    @cached_property
+    def constant_params(self) -> tuple[float, ...] | None:
+        """The angles as numbers, or None when one depends on a symbol (cached: rewrites ask
+        again and again of the same gate)."""
+        if all(type(p) is Const for p in self.params):  # folded angles: the common case
+            return tuple(p.value for p in self.params)
+        if not all(is_constant(p) for p in self.params):
+            return None
+        return tuple(float(evaluate(p, {})) for p in self.params)
+
     def canonical(self) -> Gate:
         """The gate under its canonical name with every parameter folded: equal gates are then
         written equally, which structural comparisons need (``rx(t)`` against ``rx(-t)``)."""
-        return Gate(GATES[self.name].canonical, self.qubits, tuple(fold(p) for p in self.params))
+        name = GATES[self.name].canonical
+        if name == self.name and all(type(p) is Const for p in self.params):
+            return self  # already so (most gates, most of the time)
+        return Gate(name, self.qubits, tuple(fold(p) for p in self.params))
 
     def matrix(self, env: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
         """The matrix for parameter values ``env`` (batched like them; see
@@ -167,9 +186,7 @@ def walk(ops) -> Iterator[Operation]:
 
 def constant_params(gate: Gate) -> tuple[float, ...] | None:
     """The gate's angles as numbers, or None when one depends on a symbol."""
-    if not all(is_constant(p) for p in gate.params):
-        return None
-    return tuple(float(evaluate(p, {})) for p in gate.params)
+    return gate.constant_params
 
 
 def constant_matrix(op: Operation) -> np.ndarray | None:
@@ -187,6 +204,20 @@ def is_diagonal(op: Gate | Unitary) -> bool:
         return GATES[op.name].diagonal
     matrix = op.matrix
     return bool(np.all(matrix == np.diag(np.diag(matrix))))
+
+
+def is_clifford(op: Operation) -> bool:
+    """Whether the operation is a constant Clifford unitary on at most three qubits (symbolic
+    angles are not: a Clifford for some values only)."""
+    if isinstance(op, Unitary):
+        return len(op.qubits) <= 3 and is_clifford_matrix(op.matrix)
+    values = constant_params(op) if isinstance(op, Gate) else None
+    return values is not None and len(op.qubits) <= 3 and _clifford_gate(op.name, values)
+
+
+@lru_cache(maxsize=4096)
+def _clifford_gate(name: str, values: tuple[float, ...]) -> bool:
+    return is_clifford_matrix(fixed_matrix(name, values))
 
 
 def op_symbols(op: Operation):

@@ -52,14 +52,24 @@ def remap_all(ops: Sequence[Operation], qubits: WireMap | None = None,
     return [moved for op in ops if (moved := remap(op, qubits, clbits)) is not None]
 
 
-def rewrite_blocks(ops: Sequence[Operation],
-                   rewrite: Callable[[tuple[Operation, ...]], Sequence[Operation]],
-                   *, into_branches: bool = True) -> list[Operation]:
+Rewrite = Callable[[tuple[Operation, ...]], Sequence[Operation]]
+
+
+def rewrite_blocks(ops: Sequence[Operation], rewrite: Rewrite, *, into_branches: bool = True,
+                   outermost: Rewrite | None = None) -> list[Operation]:
     """Apply ``rewrite`` to every straight-line block: with ``into_branches``, first to both
     branches of each if/else (innermost first), so that the enclosing block sees each
-    already-rewritten if/else as one operation; then to ``ops`` itself."""
+    already-rewritten if/else as one operation; then ``outermost`` (default ``rewrite``) to
+    ``ops`` itself — the one block after which nothing else runs."""
     if into_branches:
-        ops = [IfElse(op.condition, rewrite_blocks(op.then_body, rewrite),
-                      rewrite_blocks(op.else_body, rewrite))
-               if isinstance(op, IfElse) else op for op in ops]
-    return list(rewrite(tuple(ops)))
+        ops = [_rewrite_branches(op, rewrite) if isinstance(op, IfElse) else op for op in ops]
+    return list((outermost or rewrite)(tuple(ops)))
+
+
+def _rewrite_branches(op: IfElse, rewrite) -> IfElse:
+    """``op`` with both branches rewritten; ``op`` itself when neither changed."""
+    then_body = tuple(rewrite_blocks(op.then_body, rewrite))
+    else_body = tuple(rewrite_blocks(op.else_body, rewrite))
+    if then_body == op.then_body and else_body == op.else_body:
+        return op
+    return IfElse(op.condition, then_body, else_body)

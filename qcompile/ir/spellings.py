@@ -7,6 +7,9 @@ its :class:`.gates.GateSpec`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import cache
+
 from .gates import GATES, STDGATES
 
 #: IR gates that OpenQASM 3 output writes as their definition at every use, never by name:
@@ -56,3 +59,17 @@ def from_qiskit_name(name: str, num_qubits: int, num_params: int) -> str | None:
     if spec is None or (spec.num_qubits, spec.num_params) != (num_qubits, num_params):
         return None
     return name if spec.canonical in QISKIT_GATES else None
+
+
+def qiskit_gate(name: str, params: Sequence = ()):
+    """The Qiskit standard gate that is IR gate ``name`` (it must have a
+    :func:`qiskit_name`), with ``params``: numbers or Qiskit parameters."""
+    gate = _qiskit_standard_gates()[qiskit_name(name)]
+    return gate.base_class(*params) if params else gate
+
+
+@cache
+def _qiskit_standard_gates() -> dict:
+    from qiskit.circuit.library import get_standard_gate_name_mapping  # slow to import
+
+    return get_standard_gate_name_mapping()

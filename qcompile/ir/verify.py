@@ -12,7 +12,7 @@ import numpy as np
 
 from .circuit import ROLES, Circuit
 from .diagnostics import VerificationError
-from .expr import symbols
+from .expr import Const, symbols
 from .gates import GATES
 from .ops import Barrier, Gate, IfElse, Measure, Reset, Unitary
 from .program import PAULIS, Counts, ExpVal, Probs, Program, QuantumCall, State, TensorOp
@@ -32,75 +32,92 @@ def verify_circuit(circuit: Circuit) -> None:
     _verify_body(circuit, circuit.ops, params, where)
 
 
+class _Problem(Exception):
+    """What is wrong with one operation; :func:`_verify_body` adds where it is."""
+
+
 def _verify_body(circuit, ops, params, where) -> None:
+    # The location is only written when something is wrong: this runs after every pass.
+    width = (circuit.num_qubits, circuit.num_clbits)
     for position, op in enumerate(ops):
-        at = f"{where}, operation {position} ({_describe(op)})"
-        if isinstance(op, Gate):
-            spec = GATES.get(op.name)
-            if spec is None:
-                raise VerificationError(f"{at}: unknown gate {op.name!r}")
-            if len(op.qubits) != spec.num_qubits:
-                raise VerificationError(f"{at}: gate {op.name!r} acts on {spec.num_qubits} "
-                                        f"qubit(s), got {len(op.qubits)}")
-            if len(op.params) != spec.num_params:
-                raise VerificationError(f"{at}: gate {op.name!r} takes {spec.num_params} "
-                                        f"parameter(s), got {len(op.params)}")
-            _check_qubits(circuit, op.qubits, at)
-            for expr in op.params:
+        try:
+            if isinstance(op, IfElse):
+                at = f"{where}, operation {position} ({_describe(op)})"
+                _verify_condition(op, width)
+                _verify_body(circuit, op.then_body, params, f"{at}, then-block")
+                _verify_body(circuit, op.else_body, params, f"{at}, else-block")
+            else:
+                _verify_op(circuit, op, params, width)
+        except _Problem as problem:
+            raise VerificationError(f"{where}, operation {position} ({_describe(op)}): "
+                                    f"{problem}") from None
+
+
+def _verify_op(circuit, op, params, width) -> None:
+    if isinstance(op, Gate):
+        spec = GATES.get(op.name)
+        if spec is None:
+            raise _Problem(f"unknown gate {op.name!r}")
+        if len(op.qubits) != spec.num_qubits:
+            raise _Problem(f"gate {op.name!r} acts on {spec.num_qubits} qubit(s), got "
+                           f"{len(op.qubits)}")
+        if len(op.params) != spec.num_params:
+            raise _Problem(f"gate {op.name!r} takes {spec.num_params} parameter(s), got "
+                           f"{len(op.params)}")
+        _check_qubits(circuit, op.qubits, width)
+        for expr in op.params:
+            if not isinstance(expr, Const):
                 for sym in symbols(expr):
-                    _check_symbol(sym, params, at)
-        elif isinstance(op, Unitary):
-            _check_qubits(circuit, op.qubits, at)
-            d = 2 ** len(op.qubits)
-            if op.matrix.shape != (d, d):
-                raise VerificationError(f"{at}: matrix has shape {op.matrix.shape}, expected "
-                                        f"({d}, {d}) for {len(op.qubits)} qubit(s)")
-            if not np.allclose(op.matrix.conj().T @ op.matrix, np.eye(d), atol=1e-8):
-                raise VerificationError(f"{at}: matrix is not unitary")
-        elif isinstance(op, Measure):
-            _check_qubits(circuit, (op.qubit,), at)
-            _check_clbits(circuit, (op.clbit,), at)
-        elif isinstance(op, Reset):
-            _check_qubits(circuit, (op.qubit,), at)
-        elif isinstance(op, Barrier):
-            _check_qubits(circuit, op.qubits, at)
-        elif isinstance(op, IfElse):
-            cond = op.condition
-            _check_clbits(circuit, cond.clbits, at)
-            if not 0 <= cond.value < 2 ** len(cond.clbits):
-                raise VerificationError(f"{at}: condition value {cond.value} does not fit in "
-                                        f"{len(cond.clbits)} bit(s)")
-            _verify_body(circuit, op.then_body, params, f"{at}, then-block")
-            _verify_body(circuit, op.else_body, params, f"{at}, else-block")
-        else:
-            raise VerificationError(f"{at}: not an operation")
+                    _check_symbol(sym, params)
+    elif isinstance(op, Unitary):
+        _check_qubits(circuit, op.qubits, width)
+        d = 2 ** len(op.qubits)
+        if op.matrix.shape != (d, d):
+            raise _Problem(f"matrix has shape {op.matrix.shape}, expected ({d}, {d}) for "
+                           f"{len(op.qubits)} qubit(s)")
+        if not np.allclose(op.matrix.conj().T @ op.matrix, np.eye(d), atol=1e-8):
+            raise _Problem("matrix is not unitary")
+    elif isinstance(op, Measure):
+        _check_qubits(circuit, (op.qubit,), width)
+        _check_clbits((op.clbit,), width)
+    elif isinstance(op, Reset):
+        _check_qubits(circuit, (op.qubit,), width)
+    elif isinstance(op, Barrier):
+        _check_qubits(circuit, op.qubits, width)
+    else:
+        raise _Problem("not an operation")
 
 
-def _check_qubits(circuit, qubits, at) -> None:
+def _verify_condition(op: IfElse, width) -> None:
+    cond = op.condition
+    _check_clbits(cond.clbits, width)
+    if not 0 <= cond.value < 2 ** len(cond.clbits):
+        raise _Problem(f"condition value {cond.value} does not fit in {len(cond.clbits)} "
+                       f"bit(s)")
+
+
+def _check_qubits(circuit, qubits, width) -> None:
     for q in qubits:
-        if not 0 <= q < circuit.num_qubits:
-            raise VerificationError(f"{at}: qubit {q} is out of range (the circuit has "
-                                    f"{circuit.num_qubits})")
-    if len(set(qubits)) != len(qubits):
-        raise VerificationError(f"{at}: qubit {circuit.qubit_name(_first_repeat(qubits))} is "
-                                "used twice")
+        if not 0 <= q < width[0]:
+            raise _Problem(f"qubit {q} is out of range (the circuit has {width[0]})")
+    if len(qubits) > 1 and len(set(qubits)) != len(qubits):
+        raise _Problem(f"qubit {circuit.qubit_name(_first_repeat(qubits))} is used twice")
 
 
-def _check_clbits(circuit, clbits, at) -> None:
+def _check_clbits(clbits, width) -> None:
     for c in clbits:
-        if not 0 <= c < circuit.num_clbits:
-            raise VerificationError(f"{at}: classical bit {c} is out of range (the circuit "
-                                    f"has {circuit.num_clbits})")
+        if not 0 <= c < width[1]:
+            raise _Problem(f"classical bit {c} is out of range (the circuit has {width[1]})")
 
 
-def _check_symbol(sym, params, at) -> None:
+def _check_symbol(sym, params) -> None:
     param = params.get(sym.name)
     if param is None:
-        raise VerificationError(f"{at}: parameter {sym.name!r} is not declared")
+        raise _Problem(f"parameter {sym.name!r} is not declared")
     if len(sym.index) != len(param.shape) or any(
             not 0 <= i < n for i, n in zip(sym.index, param.shape)):
-        raise VerificationError(f"{at}: index {list(sym.index)} is out of range for "
-                                f"{sym.name!r} of shape {list(param.shape)}")
+        raise _Problem(f"index {list(sym.index)} is out of range for {sym.name!r} of shape "
+                       f"{list(param.shape)}")
 
 
 def _first_repeat(items):
@@ -137,8 +154,9 @@ def output_shape(circuit: Circuit, call: QuantumCall) -> tuple[int, ...]:
     raise VerificationError(f"call {call.result!r}: unknown output {out!r}")
 
 
-def value_shapes(program: Program) -> dict[str, tuple[int, ...]]:
-    """Verify ``program`` and return the per-sample shape of every value it defines."""
+def value_shapes(program: Program, *, bodies: bool = True) -> dict[str, tuple[int, ...]]:
+    """Verify ``program`` and return the per-sample shape of every value it defines;
+    ``bodies=False`` leaves out the circuit bodies (checked already, by the caller)."""
     _unique([c.name for c in program.circuits], "circuit")
     shapes: dict[str, tuple[int, ...]] = {}
     for decl in program.inputs + program.weights:
@@ -146,7 +164,7 @@ def value_shapes(program: Program) -> dict[str, tuple[int, ...]]:
             raise VerificationError(f"value {decl.name!r} is declared twice")
         shapes[decl.name] = decl.shape
     circuits = {c.name: c for c in program.circuits}
-    for circuit in program.circuits:
+    for circuit in program.circuits if bodies else ():
         verify_circuit(circuit)
     for position, stmt in enumerate(program.body):
         at = f"statement {position} ({stmt.result!r})"
@@ -164,8 +182,8 @@ def value_shapes(program: Program) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def verify_program(program: Program) -> None:
-    value_shapes(program)
+def verify_program(program: Program, *, bodies: bool = True) -> None:
+    value_shapes(program, bodies=bodies)
 
 
 def _verify_call(call, circuits, shapes, at):

@@ -5,6 +5,11 @@ Writes take the write lock up front (``BEGIN IMMEDIATE``) and readers wait for i
 deleted or overwritten: a job's submission fields are written once when it is recorded, its
 results once when it completes (a second write is refused), and every time the job is sent
 to a provider an attempt row is appended.
+
+A store that this process cannot write (a read-only file or directory, or
+``read_only=True``) is opened through SQLite's ``mode=ro`` URI: it can be listed and its
+finished jobs read, and any write is refused with a clear error instead of failing deep
+inside SQLite.
 """
 
 from __future__ import annotations
@@ -103,24 +108,96 @@ def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _unwritable(path: Path) -> bool:
+    """An existing store this process may not write: the file, or the directory SQLite must
+    create its WAL and lock files in. (Root passes ``os.access`` everywhere; pass
+    ``read_only=True`` there.)"""
+    return path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def _same_arrays(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+    """Bit-for-bit equality (names, dtypes, shapes, bytes), so NaNs compare equal too."""
+    return a.keys() == b.keys() and all(
+        a[k].dtype == b[k].dtype and a[k].shape == b[k].shape and a[k].tobytes() == b[k].tobytes()
+        for k in a)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a job is asked to do, in the form it is stored and read back in (arrays as
+    arrays, options through JSON), so a resubmission equals its record exactly when nothing
+    changed: an idempotency key is bound to it."""
+
+    backend: str
+    program: str
+    inputs: dict[str, np.ndarray]
+    weights: dict[str, np.ndarray]
+    options: dict
+
+    @classmethod
+    def of(cls, backend: str, program: str, inputs: dict, weights: dict,
+           options: dict) -> Request:
+        def arrays(values: dict) -> dict[str, np.ndarray]:
+            return {k: np.asarray(v) for k, v in values.items()}
+
+        return cls(backend, program, arrays(inputs), arrays(weights),
+                   json.loads(json.dumps(options)))
+
+    def differences(self, other: Request) -> list[str]:
+        """The fields (options by name: shots, seed, ...) in which ``other`` differs."""
+        differ = [field for field in ("backend", "program") if
+                  getattr(self, field) != getattr(other, field)]
+        differ += [field for field in ("inputs", "weights") if
+                   not _same_arrays(getattr(self, field), getattr(other, field))]
+        names = sorted(self.options.keys() | other.options.keys())
+        return differ + [k for k in names if self.options.get(k) != other.options.get(k)]
+
+
 class JobStore:
-    def __init__(self, path: str | os.PathLike | None = None, *, timeout: float = 30.0):
+    def __init__(self, path: str | os.PathLike | None = None, *, timeout: float = 30.0,
+                 read_only: bool | None = None):
+        """Open (creating it if needed) the store at ``path``.
+
+        ``read_only=None`` opens read-only exactly when an existing store cannot be written
+        by this process, so finished results on a read-only medium stay readable.
+        """
         self.path = Path(path) if path is not None else default_store_path()
+        self.read_only = _unwritable(self.path) if read_only is None else read_only
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            self.db = self._connect_read_only() if self.read_only else self._connect(timeout)
             self.db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            self._check_version()
         except (OSError, sqlite3.DatabaseError) as err:
             raise QCompileError(f"{self.path}: cannot open the job store ({err})") from None
+
+    def _connect(self, timeout: float) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        return db
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """``mode=ro`` never writes; ``immutable`` too when the directory is not writable,
+        since SQLite then cannot create the WAL index a read-only WAL open needs (nobody
+        can write such a store, so it cannot change under us)."""
+        if not self.path.is_file():
+            raise QCompileError(f"{self.path}: no job store there (opened read-only, so none "
+                                "is created)")
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        if not os.access(self.path.parent, os.W_OK):
+            uri += "&immutable=1"
+        return sqlite3.connect(uri, uri=True, isolation_level=None)
 
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
     def _write(self):
+        if self.read_only:
+            raise QCompileError(f"{self.path}: the job store is read-only; it can be listed "
+                                "and its finished jobs fetched, but nothing can be recorded "
+                                "or run in it")
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -129,7 +206,14 @@ class JobStore:
             raise
         self.db.execute("COMMIT")
 
-    def _migrate(self) -> None:
+    def _check_version(self) -> None:
+        """Create the schema in a new store (writable only); refuse a newer one."""
+        if self.read_only:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                raise QCompileError(f"{self.path}: not a job store (opened read-only)")
+            self._refuse_newer(version)
+            return
         with self._write() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
@@ -137,10 +221,13 @@ class JobStore:
                     if statement.strip():
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version > SCHEMA_VERSION:
-                raise QCompileError(f"{self.path}: the job store has schema version {version}, "
-                                    f"newer than this qcompile understands ({SCHEMA_VERSION});"
-                                    " upgrade qcompile")
+            self._refuse_newer(version)
+
+    def _refuse_newer(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise QCompileError(f"{self.path}: the job store has schema version {version}, "
+                                f"newer than this qcompile understands ({SCHEMA_VERSION}); "
+                                "upgrade qcompile")
 
     # --- recording ---------------------------------------------------------------------
 
@@ -149,21 +236,35 @@ class JobStore:
         """Record a submission before anything is sent; returns (job id, newly recorded).
 
         With an ``idempotency_key`` already in the store, the existing job is returned and
-        nothing new is recorded.
+        nothing new is recorded, provided the request is the same: a key reused for a
+        different request would silently hand back another job's results, so it is refused.
         """
+        request = Request.of(backend, program, inputs, weights, options)
         with self._write() as db:
             if idempotency_key is not None:
                 row = db.execute("SELECT id FROM jobs WHERE idempotency_key = ?",
                                  (idempotency_key,)).fetchone()
                 if row:
+                    self._check_same_request(idempotency_key, row[0], request)
                     return row[0], False
             job_id = str(uuid.uuid4())
             db.execute("INSERT INTO jobs (id, idempotency_key, created, backend, program, "
                        "inputs, weights, options, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
                        "'recorded')",
                        (job_id, idempotency_key, time.time(), backend, program,
-                        pack_arrays(inputs), pack_arrays(weights), json.dumps(options)))
+                        pack_arrays(request.inputs), pack_arrays(request.weights),
+                        json.dumps(options)))
             return job_id, True
+
+    def _check_same_request(self, key: str, job_id: str, request: Request) -> None:
+        recorded = self.get(job_id)
+        differ = Request(recorded.backend, recorded.program, recorded.inputs,
+                         recorded.weights, recorded.options).differences(request)
+        if differ:
+            raise QCompileError(f"idempotency key {key!r} already belongs to job {job_id}, "
+                                f"recorded with a different request (it differs in "
+                                f"{', '.join(differ)}); use a new key, or the same request to "
+                                "resume that job")
 
     def claim(self, job_id: str, *, stale_owner: str | None = None,
               reexecution: bool = False) -> int | None:
@@ -206,11 +307,20 @@ class JobStore:
             return cursor.rowcount == 1
 
     def store_failure(self, job_id: str, message: str) -> None:
-        """A job the provider rejected for good: kept, with the reason, never retried."""
+        """A job whose run failed: kept, with the reason, and not run again unless a retry
+        is asked for (``reopen``), so a failing job cannot fail anew on every fetch."""
         with self._write() as db:
             db.execute("UPDATE jobs SET status = 'failed', error = ?, finished = ? "
                        "WHERE id = ? AND results IS NULL AND status != 'failed'",
                        (message, time.time(), job_id))
+
+    def reopen(self, job_id: str) -> bool:
+        """Make a ``failed`` job ``recorded`` again so it can be claimed and run anew (an
+        explicit retry); False when it is not failed. Its last error is kept until then."""
+        with self._write() as db:
+            cursor = db.execute("UPDATE jobs SET status = 'recorded', owner = NULL, "
+                                "finished = NULL WHERE id = ? AND status = 'failed'", (job_id,))
+            return cursor.rowcount == 1
 
     # --- reading -----------------------------------------------------------------------
 

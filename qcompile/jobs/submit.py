@@ -20,11 +20,12 @@ import time
 import numpy as np
 
 from ..backends.hardware import DeviceExecutor, resolve_device
-from ..backends.hardware.primitives import TRANSIENT
+from ..backends.hardware.primitives import TRANSIENT, Unreachable
 from ..backends.runner import batch_inputs, check_weights, run_program
 from ..ir import Program, QCompileError, QuantumCall, State, parse_program, print_program
 from .store import JobRecord, JobStore
 
+OUTPUTS = (None, "expval", "probs", "counts")  # what a device can return; None: the model's
 PAUSE_ENV = "QCOMPILE_TEST_PAUSE_AFTER"  # tests only: "recorded" or "submitted"
 
 
@@ -34,16 +35,18 @@ def submit_job(store: JobStore, program: Program, *, backend: str,
                on_recorded=None) -> tuple[str, dict[str, np.ndarray]]:
     """Check, record, then run ``program`` on ``backend``; returns (job id, results).
 
-    Everything a user can get wrong is checked before the record is written. With an
-    ``idempotency_key`` that is already recorded, the existing job is resumed (or its
-    stored results returned) instead of sending it again. ``on_recorded(job_id)`` is called
-    once the record is durable, before anything is sent.
+    Everything a user can get wrong is checked before the record is written, so a rejected
+    request leaves nothing in the store. With an ``idempotency_key`` that is already
+    recorded for the same request, the existing job is resumed (or its stored results
+    returned) instead of sending it again; for a different request it is refused.
+    ``on_recorded(job_id)`` is called once the record is durable, before anything is sent.
     """
+    _check_options(shots=shots, seed=seed, output=output)
     device = resolve_device(backend)
     _check_runnable(program, device)
     inputs = batch_inputs(program, inputs)
     weights = check_weights(program, weights)
-    options = {"shots": shots, "seed": seed, "output": output}
+    options = {"shots": int(shots), "seed": int(seed), "output": output}
     job_id, _ = store.record(backend=backend, program=print_program(program), inputs=inputs,
                              weights=weights, options=options, idempotency_key=idempotency_key)
     if on_recorded is not None:
@@ -52,15 +55,22 @@ def submit_job(store: JobStore, program: Program, *, backend: str,
     return job_id, fetch_job(store, job_id, device=device)
 
 
-def fetch_job(store: JobStore, job_id: str, *, device=None,
+def fetch_job(store: JobStore, job_id: str, *, device=None, retry: bool = False,
               poll_seconds: float = 0.5) -> dict[str, np.ndarray]:
-    """The job's results: from the store when complete, else by driving the job there."""
+    """The job's results: from the store when complete, else by driving the job there.
+
+    A ``failed`` job reports its stored error rather than running again (it would most
+    likely fail again, on every fetch); ``retry=True`` runs it once more.
+    """
+    if retry:
+        store.reopen(job_id)
     while True:
         record = store.get(job_id)
         if record.status == "done":
             return store.results(job_id)
         if record.status == "failed":
-            raise QCompileError(f"job {job_id} failed on {record.backend}: {record.error}")
+            raise QCompileError(f"job {job_id} failed on {record.backend}: {record.error} "
+                                "(`qcompile fetch --retry` runs it again)")
         if record.status == "submitted" and _alive(record.owner):
             time.sleep(poll_seconds)  # another live process is running it: wait for it
             continue
@@ -92,21 +102,57 @@ def _run(store: JobStore, record: JobRecord, attempt: int, device,
     try:
         results = run_program(program, record.inputs, record.weights, seed=options["seed"],
                               execute=executor)
-    except QCompileError:
-        raise  # retries exhausted or a user mistake: the job stays resumable
-    except TRANSIENT as err:
-        raise QCompileError(f"job {record.id}: cannot reach {device.name} ({err}); the job "
-                            f"is kept, run `qcompile fetch {record.id}` to resume it") from None
     except Exception as err:
-        from qiskit.exceptions import QiskitError
-        from qiskit_ibm_runtime.exceptions import IBMError
-
-        if not isinstance(err, (QiskitError, IBMError)):
-            raise
-        store.store_failure(record.id, f"{type(err).__name__}: {err}")
-        raise QCompileError(f"job {record.id} failed on {device.name}: {err}") from None
+        if _transient(err):
+            raise _kept(record.id, device, err) from None
+        store.store_failure(record.id, _describe(err))
+        if isinstance(err, QCompileError) or _provider_error(err):
+            raise QCompileError(f"job {record.id} failed on {device.name}: {err}") from None
+        raise  # a bug of ours: the job is marked failed, the traceback is kept
     store.store_results(record.id, results)
     return store.results(record.id)  # what is stored wins, should another process race us
+
+
+def _transient(err: Exception) -> bool:
+    """A network failure, or the executor giving up after retrying one: the job is fine,
+    only unreachable for now."""
+    return isinstance(err, (*TRANSIENT, Unreachable))
+
+
+def _kept(job_id: str, device, err: Exception) -> QCompileError:
+    """The error for a job left resumable: the executor's own message, or one saying so."""
+    if isinstance(err, QCompileError):
+        return err
+    return QCompileError(f"job {job_id}: cannot reach {device.name} ({err}); the job is kept, "
+                         f"run `qcompile fetch {job_id}` to resume it")
+
+
+def _provider_error(err: Exception) -> bool:
+    from qiskit.exceptions import QiskitError
+    from qiskit_ibm_runtime.exceptions import IBMError
+
+    return isinstance(err, (QiskitError, IBMError))
+
+
+def _describe(err: Exception) -> str:
+    """The error as stored: our own messages as they are, others with their type."""
+    return str(err) if isinstance(err, QCompileError) else f"{type(err).__name__}: {err}"
+
+
+def _check_options(*, shots, seed, output) -> None:
+    """Reject what would only fail once the job is recorded and running (``shots=0`` ends
+    in a ZeroDivisionError inside the simulator)."""
+    if not _is_int(shots) or shots < 1:
+        raise QCompileError(f"shots must be a positive integer, got {shots!r}")
+    if not _is_int(seed) or seed < 0:
+        raise QCompileError(f"seed must be a non-negative integer, got {seed!r}")
+    if output not in OUTPUTS:
+        raise QCompileError(f"output must be one of {', '.join(map(str, OUTPUTS))}, "
+                            f"got {output!r}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _check_runnable(program: Program, device) -> None:

@@ -16,6 +16,7 @@ from .manager import (FixedPoint, PassManager, PassRecord, PassReport, parse_pip
 from .merge_1q import Merge1Q
 from .quantize import QuantizeAngles, QuantizeWeights
 from .resynthesize_2q import Resynthesize2Q
+from .resynthesize_clifford import ResynthesizeClifford
 from .route import FixDirection, Route
 from .reuse_qubits import ReuseQubits, WidthChange
 from .split_independent import SplitIndependent
@@ -27,7 +28,8 @@ __all__ = [
     "CircuitStats", "CollectStats", "CommuteCancel", "DeferMeasurements", "ElidePermutations",
     "FixDirection", "FixedPoint", "Fuse", "Merge1Q", "Pass", "PassManager", "PassRecord",
     "PassReport", "PropertySet", "QuantizeAngles", "QuantizeWeights", "Resynthesize2Q",
-    "ReuseQubits", "Route", "SplitIndependent", "TranslateBasis", "WidthChange",
+    "ResynthesizeClifford", "ReuseQubits", "Route", "SplitIndependent", "TranslateBasis",
+    "WidthChange",
     "available_passes", "circuit_stats", "parse_pipeline", "pass_class", "preset",
     "program_stats", "register_pass",
 ]

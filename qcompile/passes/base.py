@@ -141,12 +141,20 @@ class BlockPass(CircuitPass):
     recurse_into_blocks: ClassVar[bool] = True
 
     def run_circuit(self, circuit: Circuit) -> Circuit:
-        return circuit.with_ops(rewrite_blocks(circuit.ops, self.run_block,
-                                               into_branches=self.recurse_into_blocks))
+        ops = tuple(rewrite_blocks(circuit.ops, self.run_block,
+                                   into_branches=self.recurse_into_blocks,
+                                   outermost=self.run_outermost_block))
+        # An equal body keeps the circuit object: later checks then see "unchanged" for free.
+        return circuit if ops == circuit.ops else circuit.with_ops(ops)
 
     @abstractmethod
     def run_block(self, ops: tuple[Operation, ...]) -> list[Operation]:
         """Return the rewritten block."""
+
+    def run_outermost_block(self, ops: tuple[Operation, ...]) -> list[Operation]:
+        """The circuit body itself, where a rewrite may do more than inside a branch (leave
+        wires permuted, say); by default the same as any block."""
+        return self.run_block(ops)
 
 
 # --- registry ------------------------------------------------------------------------------

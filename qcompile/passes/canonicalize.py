@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Gate, IfElse, Operation
+from ..ir.matrices import identity
 from ..ir.ops import constant_matrix
 from .base import BlockPass, register_pass
 
@@ -21,7 +22,7 @@ def is_identity(gate: Gate) -> bool:
     u(0, a, -a) are dropped. Symbolic angles are never identities here.
     """
     matrix = constant_matrix(gate)
-    return matrix is not None and float(np.abs(matrix - np.eye(len(matrix))).max()) <= 1e-12
+    return matrix is not None and float(np.abs(matrix - identity(len(matrix))).max()) <= 1e-12
 
 
 @register_pass("canonicalize")

@@ -73,13 +73,17 @@ class CommuteCancel(BlockPass):
     def _partner(self, dag: DependencyDag, current: list, node: int, op) -> int | None:
         """The latest earlier node that ``op`` can move back to and cancels or merges with."""
         found: set[int] | None = None
+        qubits = set(op.qubits)  # a partner acts on exactly these
         for wire in dag.wires(node):
             reachable = set()
             other, steps = dag.before(node, wire), 0
             while other is not None and steps < self.lookback:
                 candidate = current[other]
-                if isinstance(candidate, (Gate, Unitary)) and (
-                        cancels(candidate, op) or merged_rotation(candidate, op) is not None):
+                if (isinstance(candidate, (Gate, Unitary))
+                        and len(candidate.qubits) == len(qubits)
+                        and qubits.issuperset(candidate.qubits)
+                        and (cancels(candidate, op)
+                             or merged_rotation(candidate, op) is not None)):
                     reachable.add(other)
                 if not commutes(candidate, op):
                     break

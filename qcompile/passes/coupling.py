@@ -76,6 +76,9 @@ def _from_file(spec: str) -> Coupling:
         raise QCompileError(f"{spec}: a coupling map is a non-empty JSON list of edges "
                             f"[[0, 1], [1, 2], ...] of non-negative qubit numbers")
     pairs = {(a, b) for a, b in edges if a != b}
+    if not pairs:
+        raise QCompileError(f"{spec}: the coupling map has no edge between two different "
+                            f"qubits")
     num_qubits = 1 + max(q for edge in pairs for q in edge)
     return _checked(Coupling(num_qubits, frozenset(pairs)), spec)
 

@@ -22,6 +22,8 @@ from .wires import relabel_qubit_outputs
 def elide_swaps(circuit: Circuit) -> tuple[Circuit, list[int]]:
     """The circuit without top-level swaps, and per qubit the wire it ends on."""
     wire = list(range(circuit.num_qubits))  # where each original wire's state is now
+    if not any(isinstance(op, Gate) and op.name == "swap" for op in circuit.ops):
+        return circuit, wire
     ops = []
     for op in circuit.ops:
         if isinstance(op, Gate) and op.name == "swap":
@@ -37,7 +39,8 @@ def elide_swaps(circuit: Circuit) -> tuple[Circuit, list[int]]:
 class ElidePermutations(Pass):
     """Remove swap gates by relabelling the wires after them; outputs follow the qubits.
 
-    ``properties["elide-permutations"][circuit]`` is the wire each qubit ends on.
+    ``properties["elide-permutations"][circuit]`` is the wire each qubit ends on (over
+    every run of the pass in a pipeline).
     """
 
     def run(self, program: Program, properties: PropertySet) -> Program:
@@ -50,7 +53,8 @@ class ElidePermutations(Pass):
             elided, wire = (circuit, None) if circuit.name in sampled_over_qubits else (
                 elide_swaps(circuit))
             if wire is not None and wire != list(range(circuit.num_qubits)):
-                report[circuit.name] = tuple(wire)
+                earlier = report.get(circuit.name, range(circuit.num_qubits))
+                report[circuit.name] = tuple(wire[w] for w in earlier)
                 final_wire[circuit.name] = wire
             circuits.append(elided)
         return relabel_qubit_outputs(program.with_circuits(circuits), final_wire)

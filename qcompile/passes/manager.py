@@ -18,7 +18,8 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 from ..ir import GATES, Program, QCompileError, SourceLocation, VerificationError
-from ..ir import verify_program
+from ..ir import verify_circuit, verify_program
+from ..ir.allocation import fewer_collections
 from .base import Pass, PropertySet, available_passes, pass_class
 from .cancel_inverses import CancelInverses
 from .canonicalize import Canonicalize
@@ -27,14 +28,15 @@ from .coupling import Coupling
 from .elide_permutations import ElidePermutations
 from .merge_1q import Merge1Q, euler_basis_within
 from .resynthesize_2q import Resynthesize2Q
+from .resynthesize_clifford import ResynthesizeClifford
 from .route import FixDirection, Route
 from .stats import CircuitStats, program_stats
 from .translate_basis import TranslateBasis, parse_basis
 
 @dataclass(frozen=True)
 class FixedPoint:
-    """Repeat ``passes`` in order until a whole round leaves the program unchanged or no
-    smaller (fewer two-qubit gates, gates, less depth).
+    """Repeat ``passes`` in order until they leave the program unchanged or a whole round
+    makes it no smaller (fewer two-qubit gates, gates, less depth).
 
     Rewrites feed each other (merging single-qubit runs exposes inverse pairs and vice
     versa); a round that only rewrites equally large circuits ends the loop, and
@@ -152,21 +154,43 @@ def _option_names(cls: type[Pass]) -> set[str] | None:
 
 # --- report --------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+class Figures:
+    """Statistics per program, each computed once when first asked for — by identity:
+    programs are immutable, and hashing one costs as much as counting it."""
+
+    def __init__(self):
+        self._memo: dict[int, tuple[Program, dict[str, CircuitStats]]] = {}
+
+    def __call__(self, program: Program) -> dict[str, CircuitStats]:
+        hit = self._memo.get(id(program))
+        if hit is None or hit[0] is not program:
+            hit = self._memo[id(program)] = (program, program_stats(program))
+        return hit[1]
+
+    def size(self, program: Program) -> tuple[int, int, int]:
+        totals = _totals(self(program))
+        return totals["two_qubit_gates"], totals["gates"], totals["depth"]
+
+
 class PassRecord:
-    """One execution of one pass: how long it took and the statistics around it."""
+    """One execution of one pass: how long it took and the statistics around it (computed
+    when first read: a fixed-point loop runs many passes whose figures nobody asks for)."""
 
-    name: str
-    seconds: float
-    before: dict[str, CircuitStats]
-    after: dict[str, CircuitStats]
-    #: 1, 2, ... for passes inside a fixed-point loop; 0 otherwise
-    round: int = 0
+    def __init__(self, name: str, seconds: float, before: Program, after: Program,
+                 round_: int = 0, figures: Figures | None = None):
+        self.name, self.seconds = name, seconds
+        #: 1, 2, ... for passes inside a fixed-point loop; 0 otherwise
+        self.round = round_
+        self._programs = (before, after)
+        self._figures = figures or Figures()
 
+    @property
+    def before(self) -> dict[str, CircuitStats]:
+        return self._figures(self._programs[0])
 
-def _size(program: Program) -> tuple[int, int, int]:
-    totals = _totals(program_stats(program))
-    return totals["two_qubit_gates"], totals["gates"], totals["depth"]
+    @property
+    def after(self) -> dict[str, CircuitStats]:
+        return self._figures(self._programs[1])
 
 
 def _totals(stats: dict[str, CircuitStats]) -> dict[str, int]:
@@ -221,13 +245,19 @@ class PassManager:
         self.printer = printer
         self.verify = verify
         self.report = PassReport()
+        self.figures = Figures()
         self.properties: PropertySet = {}
 
     def run(self, program: Program, properties: PropertySet | None = None) -> Program:
+        with fewer_collections():
+            return self._run(program, properties)
+
+    def _run(self, program: Program, properties: PropertySet | None) -> Program:
         self.report = PassReport()
+        self.figures = Figures()
         self.properties = {} if properties is None else properties
         if self.verify:
-            _verify(program, "in the input program, before any pass")
+            _verify(program, None, "in the input program, before any pass")
         for step in self.steps:
             if isinstance(step, FixedPoint):
                 program = self._run_fixed_point(step, program)
@@ -236,31 +266,45 @@ class PassManager:
         return program
 
     def _run_fixed_point(self, loop: FixedPoint, program: Program) -> Program:
+        # Passes are idempotent, so once every other pass has left the program unchanged
+        # since one last changed it, running that one again would change nothing either.
+        quiet, last = 0, len(loop.passes) - 1
         for round_ in range(1, loop.max_rounds + 1):
-            start, size = program, _size(program)
-            for step in loop.passes:
-                program = self._run_pass(step, program, round_)
-            if program == start or _size(program) >= size:
+            size = self.figures.size(program)
+            for index, step in enumerate(loop.passes):
+                result = self._run_pass(step, program, round_)
+                quiet, program = (quiet + 1 if result is program else 0), result
+                if quiet >= last and (round_ > 1 or index == last):
+                    return program
+            if self.figures.size(program) >= size:
                 break
         return program
 
     def _run_pass(self, step: Pass, program: Program, round_: int = 0) -> Program:
-        before = program_stats(program)
+        before = program
         start = time.perf_counter()
         program = step.run(program, self.properties)
         seconds = time.perf_counter() - start
         if self.verify:
-            _verify(program, f"after pass {step.name or type(step).__name__!r}")
+            _verify(program, before, f"after pass {step.name or type(step).__name__!r}")
         self.report.records.append(
-            PassRecord(step.name, seconds, before, program_stats(program), round_))
+            PassRecord(step.name, seconds, before, program, round_, self.figures))
         if step.name in self.print_after:
             self.printer(step.name, program)
         return program
 
 
-def _verify(program: Program, when: str) -> None:
+def _verify(program: Program, before: Program | None, when: str) -> None:
+    """Verify what changed since ``before``: circuits that are new objects, and the
+    dataflow (cheap) — a pass that returns a circuit unchanged returns the same object."""
+    if program is before:
+        return
     try:
-        verify_program(program)
+        unchanged = {id(c) for c in before.circuits} if before is not None else set()
+        for circuit in program.circuits:
+            if id(circuit) not in unchanged:
+                verify_circuit(circuit)
+        verify_program(program, bodies=False)
     except VerificationError as err:
         raise VerificationError(f"{when}: {err.message}") from None
 
@@ -298,33 +342,44 @@ DEFAULT_BASIS = ("cx", "rz", "sx", "x")
 
 
 def _optimization(level: int, two_qubit: str = "cx", euler: str | None = "u", *,
-                  elide: bool = True) -> list[Step]:
+                  routed: bool = False) -> list[Step]:
+    """The -O<level> rewrites; on a ``routed`` circuit none that moves qubits (swaps are
+    needed there) or writes gates on pairs the circuit did not use (Clifford synthesis)."""
+    # From -O2 on, commute-cancel finds every pair cancel-inverses would, and more.
     steps: list[Step] = []
     if level >= 1:
-        steps += [Canonicalize(), CancelInverses()]
-    if level >= 3 and elide:  # not after routing: its swaps are needed
+        steps += [Canonicalize()] + ([CancelInverses()] if level == 1 else [])
+    if level >= 3 and not routed:
         steps.append(ElidePermutations())
     if level >= 2:
         loop: list[Pass] = [CommuteCancel()]
         if level >= 3:
-            loop.append(Resynthesize2Q(gate=two_qubit, basis=euler or "u"))
+            loop += [] if routed else [ResynthesizeClifford(absorb_swaps=True)]
+            loop.append(Resynthesize2Q(gate=two_qubit, basis=euler or "u",
+                                       absorb_swaps=not routed))
+            loop += [] if routed else [ElidePermutations()]
         if euler is not None:
             loop.append(Merge1Q(basis=euler))
-        steps.append(FixedPoint((*loop, CancelInverses())))
+        steps.append(FixedPoint(tuple(loop)))
     return steps
 
 
 def _lowering(level: int, basis: tuple[str, ...], coupling, seed) -> list[Step]:
-    """Translate into ``basis``, route on ``coupling``, optimize in the basis, fix
-    directions, translate what resynthesis wrote outside the basis."""
+    """Translate into ``basis`` and optimize there; with a ``coupling`` map, route, optimize
+    the routed circuit again and fix directions; translate what resynthesis wrote outside
+    the basis."""
     translate = TranslateBasis(basis=",".join(basis))
-    steps: list[Step] = [translate]
-    if coupling is not None:
-        steps += [Route(coupling=coupling, seed=seed), translate]
     fixed = [g for g in basis if GATES[g].num_qubits == 2 and not GATES[g].num_params]
     euler = euler_basis_within(basis)
-    if fixed and euler is not None:
-        steps += _optimization(level, fixed[0], euler, elide=False)
+    optimizes = bool(fixed) and euler is not None
+    # The optimizer writes single-qubit runs in the basis itself: translate them only last.
+    early = TranslateBasis(basis=",".join(basis), multi_qubit_only=euler is not None)
+    steps: list[Step] = [early]
+    if optimizes:
+        steps += _optimization(level, fixed[0], euler)
     if coupling is not None:
+        steps += [Route(coupling=coupling, seed=seed), early]
+        steps += _optimization(level, fixed[0], euler, routed=True) if optimizes else []
         steps.append(FixDirection(coupling=coupling, basis=euler or "u"))
-    return steps + [translate]
+    steps.append(translate)
+    return steps + ([Merge1Q(basis=euler)] if euler is not None and level >= 2 else [])

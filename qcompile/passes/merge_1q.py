@@ -14,7 +14,7 @@ cancels in its density matrix. The statevector changes by an unobservable overal
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, lru_cache
 from itertools import groupby
 
 import numpy as np
@@ -42,6 +42,12 @@ def euler_basis_within(gates) -> str | None:
     canonical = {GATES[g].canonical for g in gates}
     return next((name for name in ("zsxx", "zsx", "psx", "u", "zyz", "zxz", "xyx", "xzx")
                  if EULER_GATES[name] <= canonical), None)
+
+
+def _is_phase(matrix: np.ndarray) -> bool:
+    """A global phase times the identity (which an Euler synthesis writes as no gate)."""
+    return bool(abs(matrix[0, 1]) + abs(matrix[1, 0]) + abs(matrix[0, 0] - matrix[1, 1])
+                <= 1e-12)
 
 
 def _is_single_qubit(op: Operation) -> bool:
@@ -79,10 +85,6 @@ class Merge1Q(BlockPass):
 
     basis: str = option("u", choices=EULER_BASES)
 
-    @cached_property
-    def _decomposer(self) -> OneQubitEulerDecomposer:
-        return OneQubitEulerDecomposer(EULER_BASES[self.basis])
-
     def run_block(self, ops: tuple[Operation, ...]) -> list[Operation]:
         dag = DependencyDag(ops)
         merged_runs: set[int] = set()
@@ -115,7 +117,24 @@ class Merge1Q(BlockPass):
         product = np.eye(2, dtype=complex)
         for op in segment:
             product = constant_matrix(op) @ product
-        qubits = segment[0].qubits
-        synthesized = [Gate(inst.operation.name, qubits, [float(p) for p in inst.operation.params])
-                       for inst in self._decomposer(product, simplify=True).data]
-        return synthesized if len(synthesized) < len(segment) else segment
+        if len(segment) == 1:  # only a phase times the identity gets shorter: no gate
+            return [] if _is_phase(product) else segment
+        written = _euler_gates(self.basis, product.tobytes())
+        if len(written) >= len(segment):
+            return segment
+        return [Gate(name, segment[0].qubits, params) for name, params in written]
+
+
+@lru_cache(maxsize=4096)
+def _euler_gates(basis: str, matrix: bytes) -> tuple[tuple[str, tuple[float, ...]], ...]:
+    """(name, angles) of the Euler synthesis of a 2×2 unitary (cached: the fixed-point loop
+    meets unchanged runs again, and circuits repeat their runs)."""
+    unitary = np.frombuffer(matrix, dtype=complex).reshape(2, 2)
+    written = _decomposer(basis)(unitary, simplify=True)
+    return tuple((inst.operation.name, tuple(float(p) for p in inst.operation.params))
+                 for inst in written.data)
+
+
+@cache
+def _decomposer(basis: str) -> OneQubitEulerDecomposer:
+    return OneQubitEulerDecomposer(EULER_BASES[basis])

@@ -13,24 +13,33 @@ global phase, which nothing in the IR can observe (see :mod:`.merge_1q`).
 
 Symbolic gates, gates on three or more qubits, measure, reset, barrier and if/else end the
 blocks on their qubits.
+
+With ``absorb_swaps``, a block U of the circuit body (not of an if/else branch) whose
+SWAP·U needs fewer two-qubit gates than U is written as SWAP·U followed by a swap — the
+swap that ``elide-permutations`` then turns into a relabelling (an iSWAP-like block costs
+one CNOT instead of two; a CNOT pair meeting in a swap costs one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
-from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit.synthesis import TwoQubitBasisDecomposer
 
 from ..ir import GATES, Gate, Operation, QCompileError, Unitary
 from ..ir.dag import DependencyDag
-from ..ir.matrices import embed
 from ..ir.ops import constant_matrix, qubits_of
-from ..ir.spellings import from_qiskit_name, qiskit_name
+from ..ir.spellings import from_qiskit_name, qiskit_gate, qiskit_name
 from .base import BlockPass, option, register_pass
 from .merge_1q import EULER_BASES
+
+
+SWAP = GATES["swap"].matrix()
+_I2 = np.eye(2)
+#: Index order that exchanges the two bits of a 4×4 matrix's rows or columns.
+_SWAPPED = [0, 2, 1, 3]
 
 
 @dataclass
@@ -56,6 +65,7 @@ class Resynthesize2Q(BlockPass):
 
     gate: str = option("cx")
     basis: str = option("u", choices=EULER_BASES)
+    absorb_swaps: bool = option(False)
 
     def __post_init__(self):
         super().__post_init__()
@@ -66,20 +76,43 @@ class Resynthesize2Q(BlockPass):
                                 f"cx, cz or ecr, got {self.gate!r}")
 
     def run_block(self, ops: tuple[Operation, ...]) -> list[Operation]:
+        return self._rewrite(ops, absorb_swaps=False)
+
+    def run_outermost_block(self, ops: tuple[Operation, ...]) -> list[Operation]:
+        return self._rewrite(ops, self.absorb_swaps)
+
+    def _rewrite(self, ops: tuple[Operation, ...], absorb_swaps: bool) -> list[Operation]:
         dag = DependencyDag(ops)
+        decomposer = _decomposer(self.gate, self.basis)
         for block in self._blocks(ops):
-            if block.two_qubit == 0:
-                continue
             members = [ops[n] for n in block.nodes]
-            replacement = synthesize_two_qubit(block_unitary(members, block.qubits),
-                                               block.qubits, self.gate, self.basis)
-            before = (block.two_qubit, len(members))
-            after = (_two_qubit_gates_of(replacement), len(replacement))
-            if after < before:
+            if block.two_qubit == 0 or (block.two_qubit == 1 and self._is_basis_gate(members)):
+                continue  # one basis gate: KAK would write it with the same 1q runs around
+            unitary = block_unitary(members, block.qubits)
+            # Count first (cheap), synthesize only what may pay.
+            needed, swapped = decomposer.num_basis_gates(unitary), False
+            if absorb_swaps and needed >= 2:
+                swapped_needed = decomposer.num_basis_gates(SWAP @ unitary)
+                if swapped_needed < needed:
+                    needed, swapped, unitary = swapped_needed, True, SWAP @ unitary
+            single = len(members) - block.two_qubit
+            if needed > block.two_qubit or (needed == block.two_qubit and not swapped
+                                            and single == 0):
+                continue  # as many two-qubit gates, and no more 1q runs than KAK writes
+            replacement = synthesize_two_qubit(unitary, block.qubits, self.gate, self.basis)
+            after = (_two_qubit_gates_of(replacement), len(replacement))  # a swap is free
+            if swapped:
+                replacement.append(Gate("swap", block.qubits))
+            if after < (block.two_qubit, len(members)):
                 for node in block.nodes[:-1]:
                     dag.remove(node)
                 dag.replace(block.nodes[-1], replacement)
         return dag.ops()
+
+    def _is_basis_gate(self, members) -> bool:
+        """Whether the block's one two-qubit gate is the gate it would be written with."""
+        gate = next(op for op in members if len(op.qubits) == 2)
+        return isinstance(gate, Gate) and GATES[gate.name].canonical == GATES[self.gate].canonical
 
     @staticmethod
     def _blocks(ops) -> list[_Block]:
@@ -130,27 +163,51 @@ class Resynthesize2Q(BlockPass):
 
 
 def block_unitary(members, qubits: tuple[int, ...]) -> np.ndarray:
-    """The 4×4 unitary of constant operations on ``qubits`` (bit k is ``qubits[k]``)."""
+    """The 4×4 unitary of constant operations on ``qubits`` (bit k is ``qubits[k]``).
+
+    Single-qubit gates are multiplied up per qubit (2×2) and embedded once per run, before
+    the next two-qubit gate: blocks are mostly such runs."""
     unitary = np.eye(4, dtype=complex)
+    runs: list[np.ndarray | None] = [None, None]  # per bit of the block
     for op in members:
-        unitary = embed(constant_matrix(op), [qubits.index(q) for q in op.qubits],
-                        range(2)) @ unitary
-    return unitary
+        matrix = constant_matrix(op)
+        if len(op.qubits) == 1:
+            bit = qubits.index(op.qubits[0])
+            runs[bit] = matrix if runs[bit] is None else matrix @ runs[bit]
+            continue
+        unitary = _embedded(runs) @ unitary
+        runs = [None, None]
+        unitary = (matrix if op.qubits == qubits else matrix[_SWAPPED][:, _SWAPPED]) @ unitary
+    return _embedded(runs) @ unitary
+
+
+def _embedded(runs) -> np.ndarray:
+    """The two single-qubit products as one 4×4 (bit 0, the low one, is ``runs[0]``)."""
+    low, high = (_I2 if run is None else run for run in runs)
+    return (high[:, None, :, None] * low[None, :, None, :]).reshape(4, 4)  # kron(high, low)
 
 
 @cache
 def _decomposer(gate: str, euler: str) -> TwoQubitBasisDecomposer:
-    qiskit_gate = get_standard_gate_name_mapping()[qiskit_name(gate)]
-    return TwoQubitBasisDecomposer(qiskit_gate, euler_basis=EULER_BASES[euler])
+    return TwoQubitBasisDecomposer(qiskit_gate(gate), euler_basis=EULER_BASES[euler])
 
 
 def synthesize_two_qubit(unitary: np.ndarray, qubits: tuple[int, ...], gate: str,
                          euler: str) -> list[Gate]:
     """``unitary`` on ``qubits`` with the fewest ``gate``s, each on ``qubits`` in that order,
     and single-qubit gates of the Euler basis ``euler`` (up to global phase)."""
-    circuit = _decomposer(gate, euler)(unitary)
-    return [Gate(from_qiskit_name(inst.operation.name, inst.operation.num_qubits,
-                                  len(inst.operation.params)),
-                 tuple(qubits[circuit.find_bit(q).index] for q in inst.qubits),
-                 [float(p) for p in inst.operation.params])
-            for inst in circuit.data]
+    return [Gate(name, tuple(qubits[k] for k in positions), params)
+            for name, positions, params in _synthesized(unitary.tobytes(), gate, euler)]
+
+
+@lru_cache(maxsize=4096)
+def _synthesized(unitary: bytes, gate: str, euler: str) -> tuple:
+    """(name, qubit positions, angles) of each synthesized gate (cached: the fixed-point loop
+    meets unchanged blocks again, and circuits repeat their blocks)."""
+    circuit = _decomposer(gate, euler)(np.frombuffer(unitary, dtype=complex).reshape(4, 4))
+    position = {q: k for k, q in enumerate(circuit.qubits)}
+    return tuple((from_qiskit_name(inst.operation.name, inst.operation.num_qubits,
+                                   len(inst.operation.params)),
+                  tuple(position[q] for q in inst.qubits),
+                  tuple(float(p) for p in inst.operation.params))
+                 for inst in circuit.data)

@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from qiskit import ClassicalRegister, QuantumCircuit
 from qiskit.circuit import Gate as QiskitGate
 from qiskit.circuit import IfElseOp
+from qiskit.passmanager import ConditionalController
 from qiskit.transpiler import CouplingMap, PassManager
-from qiskit.transpiler.passes import SabreLayout
+from qiskit.transpiler.passes import (ApplyLayout, EnlargeWithAncilla, FullAncillaAllocation,
+                                      SabreLayout, VF2Layout)
+from qiskit.transpiler.passes.layout.vf2_layout import VF2LayoutStopReason
 
 from ..ir import (Barrier, Circuit, Condition, Gate, IfElse, Measure, Operation, Program,
                   QCompileError, Register, Reset, Unitary)
@@ -57,8 +60,7 @@ def route_circuit(circuit: Circuit, coupling: Coupling, seed: int | None = None
                             f"basis first")
     skeleton, originals = _skeleton(circuit)
     undirected = sorted({tuple(sorted(edge)) for edge in coupling.edges})
-    manager = PassManager([SabreLayout(CouplingMap(undirected), seed=seed)])
-    routed = manager.run(skeleton)
+    routed = _placement_and_routing(CouplingMap(undirected), seed).run(skeleton)
     ops = _read_back(routed, {q: routed.find_bit(q).index for q in routed.qubits},
                      {c: routed.find_bit(c).index for c in routed.clbits}, originals)
     layout = routed.layout
@@ -66,6 +68,22 @@ def route_circuit(circuit: Circuit, coupling: Coupling, seed: int | None = None
                        tuple(layout.final_index_layout()[:circuit.num_qubits]))
     return (Circuit(circuit.name, (Register("q", coupling.num_qubits),), circuit.cregs,
                     circuit.params, ops), placement)
+
+
+def _placement_and_routing(coupling: CouplingMap, seed: int | None) -> PassManager:
+    """Qiskit's -O3 layout stage: a placement needing no swap when VF2 finds one (a QAOA
+    ring on a device with a ring in it), else Sabre's layout and routing, best of 20 trials."""
+    def vf2_found(properties) -> bool:
+        return properties["VF2Layout_stop_reason"] is VF2LayoutStopReason.SOLUTION_FOUND
+
+    return PassManager([
+        VF2Layout(coupling, seed=-1 if seed is None else seed, call_limit=(30_000_000, 100_000)),
+        ConditionalController([FullAncillaAllocation(coupling), EnlargeWithAncilla(),
+                               ApplyLayout()], condition=vf2_found),
+        ConditionalController(SabreLayout(coupling, seed=seed, max_iterations=4,
+                                          swap_trials=20, layout_trials=20),
+                              condition=lambda properties: not vf2_found(properties)),
+    ])
 
 
 def _skeleton(circuit: Circuit) -> tuple[QuantumCircuit, dict[str, Operation]]:

@@ -19,12 +19,12 @@ from functools import cache, cached_property
 import sympy
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import Parameter, ParameterExpression
-from qiskit.circuit.library import UnitaryGate, get_standard_gate_name_mapping
+from qiskit.circuit.library import UnitaryGate
 from qiskit.transpiler.exceptions import TranspilerError
 
 from ..ir import GATES, Const, Expr, Gate, Operation, QCompileError, Unitary
 from ..ir.expr import Unary
-from ..ir.spellings import qiskit_name
+from ..ir.spellings import qiskit_gate, qiskit_name
 from .base import BlockPass, option, register_pass
 
 
@@ -76,9 +76,8 @@ def _definition(op: Gate) -> list[Gate]:
 def _gate_template(name: str, basis: tuple[str, ...]) -> tuple:
     spec = GATES[name]
     qc = QuantumCircuit(spec.num_qubits)
-    gate = get_standard_gate_name_mapping()[qiskit_name(name)]
     params = [Parameter(f"p{k}") for k in range(spec.num_params)]
-    qc.append(gate.base_class(*params) if params else gate, range(spec.num_qubits))
+    qc.append(qiskit_gate(name, params), range(spec.num_qubits))
     return _translated(qc, basis, name)
 
 
@@ -128,10 +127,13 @@ def _from_sympy(expr, placeholders: dict[str, Expr]) -> Expr:
 class TranslateBasis(BlockPass):
     """Write every gate and unitary in the basis gates (e.g. basis='cx,rz,sx,x').
 
-    Symbolic angles stay symbolic; the result is exact up to a global phase.
+    Symbolic angles stay symbolic; the result is exact up to a global phase. With
+    ``multi_qubit_only``, single-qubit operations are left as they are (an optimizer that
+    resynthesizes single-qubit runs in the basis anyway then has fewer gates to look at).
     """
 
     basis: str = option("cx,rz,sx,x")
+    multi_qubit_only: bool = option(False)
 
     def __post_init__(self):
         super().__post_init__()
@@ -146,4 +148,8 @@ class TranslateBasis(BlockPass):
 
     def run_block(self, ops: tuple[Operation, ...]) -> list[Operation]:
         return [g for op in ops for g in (gates_in_basis(op, self.gates)
-                                          if isinstance(op, (Gate, Unitary)) else [op])]
+                                          if self._translates(op) else [op])]
+
+    def _translates(self, op: Operation) -> bool:
+        return isinstance(op, (Gate, Unitary)) and (len(op.qubits) > 1
+                                                   or not self.multi_qubit_only)

@@ -27,6 +27,10 @@ from .target import compile_for_device
 TRANSIENT = (ConnectionError, TimeoutError, OSError)  # requests' errors are OSErrors too
 
 
+class Unreachable(QCompileError):
+    """The provider stayed unreachable through every retry: the job itself is fine."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff for provider calls that are safe to repeat (fetching, attaching)."""
@@ -43,7 +47,7 @@ class RetryPolicy:
                 return action()
             except TRANSIENT as err:
                 if attempt == self.attempts:
-                    raise QCompileError(f"{what} failed {self.attempts} times; last error: "
+                    raise Unreachable(f"{what} failed {self.attempts} times; last error: "
                                         f"{err}. The job is kept; run `qcompile fetch` later "
                                         "to try again") from None
                 self.sleep(delay)

@@ -1,5 +1,7 @@
-"""Lower a circuit onto a device: layout, routing and basis translation are Qiskit's
-preset pass manager for the device's ``Target``; compiled once, with symbolic parameters."""
+"""Lower a circuit onto a device: a circuit qcompile already lowered (``qcompile.compile``
+with ``Target.device``: every gate a device instruction on physical qubits) is taken as it
+is; any other goes through Qiskit's preset pass manager for the device's ``Target``. Either
+way once, with symbolic parameters."""
 
 from __future__ import annotations
 
@@ -16,9 +18,26 @@ def compile_for_device(circuit: QuantumCircuit, device: Device, *, seed: int | N
     if circuit.num_qubits > device.num_qubits:
         raise QCompileError(f"circuit {circuit.name!r} needs {circuit.num_qubits} qubits, but "
                             f"{device.name} has only {device.num_qubits}")
-    manager = generate_preset_pass_manager(optimization_level=optimization_level,
-                                           backend=device.backend, seed_transpiler=seed)
+    if is_lowered(circuit, device):  # placed, routed and translated: keep it as it is
+        manager = generate_preset_pass_manager(
+            optimization_level=0, backend=device.backend, seed_transpiler=seed,
+            initial_layout=list(range(circuit.num_qubits)))
+    else:
+        manager = generate_preset_pass_manager(optimization_level=optimization_level,
+                                               backend=device.backend, seed_transpiler=seed)
     return manager.run(circuit)
+
+
+def is_lowered(circuit: QuantumCircuit, device: Device) -> bool:
+    """Whether every instruction of ``circuit`` (wire p = physical qubit p, the device's
+    width) is one the device runs on those qubits, inside control-flow blocks too."""
+    target = device.backend.target
+    if circuit.num_qubits != device.num_qubits:
+        return False
+    control_flow = {"if_else", "while_loop", "for_loop", "switch_case", "box"}
+    return all(name in control_flow or name == "barrier"
+               or target.instruction_supported(name, qargs)
+               for name, qargs in _instructions(circuit, tuple(range(circuit.num_qubits))))
 
 
 def error_budget(isa: QuantumCircuit, device: Device) -> float:
