@@ -150,3 +150,11 @@ def test_cli_hint_names_the_store_and_fetch_reports_failures(tmp_path, inputs_fi
     monkeypatch.undo()
     assert main(["fetch", failed, "--json", "--retry", "--store", str(store_path)]) == 0
     assert capsys.readouterr().out.startswith('{"p": [[') and len(calls) == 1
+
+
+@pytest.mark.parametrize("argv", [["--shots", "0"], ["--shots", "-5"], ["--seed", "-1"]])
+def test_run_checks_shots_and_seed_too(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "zoo:zz-vqc", *argv])
+    assert exit_.value.code == 2
+    assert f"argument {argv[0]}" in capsys.readouterr().err

@@ -3,6 +3,7 @@ weight files, writing results, and preparing a program to run (``run`` and ``sub
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -165,3 +166,18 @@ def _print_results(results: dict[str, np.ndarray]) -> None:
         stdout.print(table)
         if value.shape[0] > 32:
             stdout.print(f"... {value.shape[0] - 32} more samples (use --json for all)")
+
+
+def int_at_least(minimum: int, kind: str):
+    """An argparse type for ``--shots`` / ``--seed``: checked while parsing, before anything
+    runs or is recorded (``--shots 0`` would otherwise fail deep inside a simulator)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a {kind} integer, got {text!r}")
+        return value
+
+    return parse

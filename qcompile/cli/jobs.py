@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 from datetime import datetime
 
 from .compile import compile_program
-from .io import MODEL_HELP, load_program, prepare_run, stderr, stdout, write_results
+from .io import (MODEL_HELP, int_at_least, load_program, prepare_run, stderr, stdout,
+                 write_results)
 
 
 def cmd_submit(args) -> None:
@@ -36,21 +36,6 @@ def _fetch_command(job_id: str, store: str | None) -> str:
     the default store would not hold it."""
     command = f"qcompile fetch {job_id}"
     return command if store is None else f"{command} --store {shlex.quote(store)}"
-
-
-def _int_at_least(minimum: int, kind: str):
-    """An argparse type for ``--shots`` / ``--seed``: checked while parsing, before a job is
-    recorded (``--shots 0`` would be recorded, then fail inside the simulator)."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be a {kind} integer, got {text!r}")
-        return value
-
-    return parse
 
 
 def cmd_jobs(args) -> None:
@@ -83,9 +68,9 @@ def add_job_commands(subparsers) -> None:
                         help="fake_manila, fake_brisbane, ..., aer, or an ibm_* device")
     submit.add_argument("--inputs", metavar="FILE", help=".npy, .npz (by name) or .csv")
     submit.add_argument("--weights", metavar="FILE", help=".npy (one weight) or .npz (by name)")
-    submit.add_argument("--shots", type=_int_at_least(1, "positive"), default=1024,
+    submit.add_argument("--shots", type=int_at_least(1, "positive"), default=1024,
                         help="shots per circuit call (default 1024)")
-    submit.add_argument("--seed", type=_int_at_least(0, "non-negative"), default=0,
+    submit.add_argument("--seed", type=int_at_least(0, "non-negative"), default=0,
                         help="seed for the transpiler, the simulator and initial weights")
     submit.add_argument("--output", choices=("expval", "probs", "counts"),
                         help="read every circuit this way instead of the model's outputs")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .compile import add_pipeline_options, compile_program
-from .io import MODEL_HELP, load_program, prepare_run, write_results
+from .io import MODEL_HELP, int_at_least, load_program, prepare_run, write_results
 
 
 def cmd_run(args) -> None:
@@ -24,8 +24,10 @@ def add_run_command(subparsers) -> None:
     add_pipeline_options(run)
     run.add_argument("--inputs", metavar="FILE", help=".npy, .npz (by name) or .csv")
     run.add_argument("--weights", metavar="FILE", help=".npy (one weight) or .npz (by name)")
-    run.add_argument("--shots", type=int, default=1024, help="shots for counts (default 1024)")
-    run.add_argument("--seed", type=int, default=0, help="seed for sampling and weights")
+    run.add_argument("--shots", type=int_at_least(1, "positive"), default=1024,
+                     help="shots for counts (default 1024)")
+    run.add_argument("--seed", type=int_at_least(0, "non-negative"), default=0,
+                     help="seed for sampling and weights")
     run.add_argument("--output", choices=("expval", "probs", "counts", "state"),
                      help="read every circuit this way instead of the model's outputs")
     run.add_argument("--json", action="store_true", help="one JSON document on stdout")
