@@ -27,8 +27,7 @@ def bind(circuit: Circuit, values: Mapping[str, object]) -> Circuit:
     ops = list(circuit.ops)
     for position in _symbolic_positions(circuit):
         op = ops[position]
-        ops[position] = (Gate(op.name, op.qubits, tuple(substitute(p, arrays) for p in op.params))
-                         if isinstance(op, Gate) else
+        ops[position] = (_bound_gate(op, arrays) if isinstance(op, Gate) else
                          IfElse(op.condition, _bound(op.then_body, arrays),
                                 _bound(op.else_body, arrays)))
     return replace(circuit, params=tuple(p for p in circuit.params if p.name not in arrays),
@@ -52,8 +51,12 @@ def bind_each(circuit: Circuit, values: Mapping[str, object]) -> list[Circuit]:
 
 def _bound(block, arrays) -> list[Operation]:
     return rewrite_blocks(block, lambda ops: [
-        Gate(op.name, op.qubits, tuple(substitute(p, arrays) for p in op.params))
-        if isinstance(op, Gate) and _symbolic(op) else op for op in ops])
+        _bound_gate(op, arrays) if isinstance(op, Gate) and _symbolic(op) else op
+        for op in ops])
+
+
+def _bound_gate(gate: Gate, arrays) -> Gate:
+    return Gate(gate.name, gate.qubits, tuple(substitute(p, arrays) for p in gate.params))
 
 
 #: Per circuit (by identity, holding it so that the identity stays its own), where its

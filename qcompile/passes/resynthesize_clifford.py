@@ -20,7 +20,7 @@ body cost nothing: elide-permutations turns them into relabellings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 from qiskit import QuantumCircuit
@@ -29,7 +29,7 @@ from qiskit.exceptions import QiskitError
 from qiskit.quantum_info import Clifford
 from qiskit.synthesis import synth_clifford_full
 
-from ..ir import Gate, Operation, Unitary
+from ..ir import GATES, Gate, Operation, Unitary
 from ..ir.gates import fixed_matrix
 from ..ir.ops import constant_params, is_clifford, qubits_of
 from ..ir.spellings import from_qiskit_name, qiskit_gate, qiskit_name
@@ -58,14 +58,22 @@ def clifford_regions(ops: tuple[Operation, ...]) -> list[list[int]]:
 
 
 def two_qubit_cost(op: Operation, swaps_free: bool) -> int:
-    """Two-qubit gates the operation costs: those of its definition (a swap is three CNOTs,
-    or nothing where swaps become relabellings), one for any other entangling gate."""
+    """Two-qubit gates the operation costs: the entangling gates of its library definition,
+    at least one (a swap, which the library defines by no other gates, counts one), and
+    nothing for a swap where swaps become relabellings."""
     if len(qubits_of(op)) < 2:
         return 0
     if isinstance(op, Gate) and op.name == "swap" and swaps_free:
         return 0
-    definition = op.definition() if isinstance(op, Gate) else []
-    return max(1, sum(len(g.qubits) >= 2 for g in definition))
+    return _definition_cost(op.name) if isinstance(op, Gate) else 1
+
+
+@cache
+def _definition_cost(name: str) -> int:
+    """Entangling gates in the library definition of gate ``name`` (at least one)."""
+    local = Gate(name, tuple(range(GATES[name].num_qubits)),
+                 (0.0,) * GATES[name].num_params)
+    return max(1, sum(len(g.qubits) >= 2 for g in local.definition()))
 
 
 @register_pass("resynthesize-clifford")
