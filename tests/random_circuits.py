@@ -13,7 +13,7 @@ import numpy as np
 from scipy.stats import unitary_group
 
 from qcompile.ir import (GATES, Barrier, Circuit, Condition, Const, ExpVal, Gate, IfElse,
-                         Measure, Param, PauliTerm, Register, Reset, Symbol, Unitary)
+                         Measure, Param, PauliTerm, Register, Reset, SetBits, Symbol, Unitary)
 from qcompile.ir.expr import Unary
 
 GATE_NAMES = sorted(GATES)
@@ -63,6 +63,10 @@ def random_ops(rng, num_qubits: int, num_clbits: int, length: int, *, dynamic: b
             other = random_ops(rng, num_qubits, num_clbits, int(rng.integers(0, 3)),
                                dynamic=True, symbolic=symbolic, depth=1, names=names)
             ops.append(IfElse(Condition(bits, int(rng.integers(2 ** len(bits)))), body, other))
+        elif dynamic and roll < 0.20 and num_clbits:
+            width = int(rng.integers(1, min(num_clbits, 2) + 1))
+            bits = tuple(int(b) for b in rng.choice(num_clbits, width, replace=False))
+            ops.append(SetBits(bits, int(rng.integers(2 ** width))))
         elif roll < 0.21:
             ops.append(Barrier(tuple(range(num_qubits))))
         elif roll < 0.23:

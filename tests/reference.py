@@ -12,7 +12,7 @@ import numpy as np
 from qiskit.quantum_info import DensityMatrix, Operator, Statevector
 
 from qcompile.backends.qiskit_circuit import to_qiskit
-from qcompile.ir import Barrier, Circuit, IfElse, Measure, Reset
+from qcompile.ir import Barrier, Circuit, IfElse, Measure, Reset, SetBits
 
 _P0 = np.array([[1, 0], [0, 0]], dtype=complex)
 _P1 = np.array([[0, 0], [0, 1]], dtype=complex)
@@ -46,7 +46,7 @@ def _run(circuit, ops, records, values):
     for op in ops:
         if isinstance(op, Barrier):
             continue
-        if not isinstance(op, (Measure, Reset, IfElse)):
+        if not isinstance(op, (Measure, Reset, IfElse, SetBits)):
             unitary.append(op)
             continue
         if unitary:
@@ -64,6 +64,16 @@ def _run(circuit, ops, records, values):
             records = updated
         elif isinstance(op, Reset):
             records = {b: _kraus(r, [_P0, _LOWER], op.qubit) for b, r in records.items()}
+        elif isinstance(op, SetBits):
+            updated = {}
+            for bits, rho in records.items():
+                new_bits = list(bits)
+                for k, bit in enumerate(op.clbits):
+                    new_bits[bit] = op.value >> k & 1
+                key = tuple(new_bits)
+                updated[key] = (rho if key not in updated
+                                else DensityMatrix(updated[key].data + rho.data))
+            records = updated
         elif isinstance(op, IfElse):
             updated = {}
             for bits, rho in records.items():

@@ -112,8 +112,9 @@ def test_angle_depending_on_several_symbols_through_functions():
 
 
 def test_dynamic_circuits_are_refused_with_the_alternative_named():
+    """A mid-circuit measurement (a gate follows it); terminal ones are differentiated."""
     circuit = Circuit("m", (Register("q", 1),), (Register("c", 1),), (Param("t", "weight"),),
-                      (Gate("rx", (0,), [Symbol("t")]), Measure(0, 0)))
+                      (Gate("rx", (0,), [Symbol("t")]), Measure(0, 0), Gate("h", (0,))))
     with pytest.raises(QCompileError, match="param_shift_vjp"):
         adjoint_vjp(circuit, ExpVal(((PauliTerm(1.0, ((0, "Z"),)),),)), {"t": 0.3}, [[1.0]])
 

@@ -1,7 +1,10 @@
-"""Mangled sources never crash a frontend: every outcome is a program or a QCompileError.
+"""Mangled and generated sources never crash a frontend: every outcome is a program or a
+QCompileError, within 10 s and 2 GiB (:func:`fuzz_sources.bounded`).
 
 Real sources (every zoo model, textual IR, QASMBench and the OpenQASM 3 examples) are mutated
-by deleting text, inserting tokens and numbers, and duplicating lines.
+by deleting text, inserting tokens and numbers, and duplicating lines; grammar-based
+OpenQASM 2/3 programs and ``.qm`` models with hostile numbers come from
+:func:`fuzz_sources.sources`.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import random
 
 import pytest
 from conftest import CORPUS
+from fuzz_sources import bounded, sources
+from hypothesis import HealthCheck, given, settings
 
 from qcompile.frontend.source import parse_source
 from qcompile.ir import QCompileError, print_program
@@ -48,10 +53,30 @@ def _mutate(text: str, rng: random.Random) -> str:
 @pytest.mark.parametrize("seed", range(4))
 def test_mutated_sources_fail_only_with_user_errors(seed):
     rng = random.Random(seed)
-    sources = _sources()
+    texts = _sources()
     for _ in range(150):
-        text = _mutate(rng.choice(sources), rng)
+        _parse(_mutate(rng.choice(texts), rng))
+
+
+def _parse(text: str) -> None:
+    with bounded():
         try:
-            parse_source(text, "mutated")
+            parse_source(text, "fuzzed")
         except QCompileError as err:
             assert str(err).strip(), "an error must say what is wrong"
+
+
+_FUZZ = settings(deadline=None, database=None, suppress_health_check=list(HealthCheck))
+
+
+@settings(_FUZZ, max_examples=150, derandomize=True)
+@given(text=sources())
+def test_generated_sources_fail_only_with_user_errors(text):
+    _parse(text)
+
+
+@pytest.mark.slow
+@settings(_FUZZ, max_examples=3000)
+@given(text=sources())
+def test_many_generated_sources_fail_only_with_user_errors(text):
+    _parse(text)

@@ -462,7 +462,7 @@ def test_syntax_error_reports_file_line_column_and_caret():
     ("reset q", 12, "expected an index in brackets after the register name, like q[0]"),
     ("rz(1 + ) q[0]", 12, "expected an expression, found ')'"),
     ("rz(1 @ 2) q[0]", 10, "found the character '@'"),
-    ("3 q[0]", 5, "expected an operation (a gate, measure, reset, barrier, if or unitary)"),
+    ("3 q[0]", 5, "expected an operation (a gate, measure, reset, barrier, if, set or unitary)"),
     ("unitary \"a\" q[0] [[1.0, 0j]]", 24, "expected a complex number like 1.0+0.0j"),
 ])
 def test_syntax_errors_name_the_problem(line, column, message):
@@ -550,7 +550,7 @@ def test_misplaced_program_statement():
                                    ("if (c[0] == 1) {", "h q[0]", "3")])
 def test_misplaced_operation_at_any_depth(lines):
     err = _error(_in_circuit(*lines))
-    assert "expected an operation (a gate, measure, reset, barrier, if or unitary) or '}', " \
+    assert "expected an operation (a gate, measure, reset, barrier, if, set or unitary) or '}', " \
            "found '3'" in err.message
     assert err.location.line == 3 + len(lines)
 

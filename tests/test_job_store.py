@@ -12,7 +12,8 @@ import pytest
 
 from qcompile.cli import main
 from qcompile.ir import QCompileError, parse_program, print_program
-from qcompile.jobs import JobStore, default_store_path, fetch_job
+from qcompile.jobs import JobStore, Owner, default_store_path, fetch_job
+from qcompile.jobs.store import SCHEMA_VERSION
 from qcompile.models import load_model
 
 
@@ -56,7 +57,7 @@ def test_only_one_process_claims_a_recorded_job(store):
     assert store.claim(job_id) == 1
     assert other.claim(job_id) is None
     owner = store.get(job_id).owner
-    assert other.claim(job_id, stale_owner="elsewhere:1") is None  # must name the owner
+    assert other.claim(job_id, stale_owner=Owner("elsewhere", 1, None)) is None  # must name it
     assert other.claim(job_id, stale_owner=owner, reexecution=True) == 2
     assert other.get(job_id).reexecutions == 1
 
@@ -75,7 +76,7 @@ def test_unknown_job_id(store):
 
 def test_schema_is_versioned_and_wal(store):
     db = sqlite3.connect(store.path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.execute("PRAGMA user_version = 99")
     db.close()

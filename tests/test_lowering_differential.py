@@ -29,8 +29,9 @@ from random_circuits import NARROW_GATE_NAMES
 
 import qcompile
 from qcompile.backends.qasm3 import emit_qasm3, hoisted_angles
-from qcompile.ir import Circuit, Gate, Program
+from qcompile.ir import Circuit, Gate, Program, SetBits
 from qcompile.ir.expr import evaluate
+from qcompile.ir.ops import walk
 from qcompile.passes import ElidePermutations, FixDirection, PassManager, Route, TranslateBasis
 from qcompile.passes.coupling import Coupling, parse_coupling
 
@@ -103,6 +104,8 @@ def assert_qasm_loads(case: Case, compiled: Circuit, placement: Placement, label
     hoisted = emit_qasm3(compiled, hoist_functions=True)
     if hoisted != text:
         openqasm3.parse(hoisted)
+    if any(isinstance(op, SetBits) for op in walk(compiled.ops)):
+        return  # Qiskit's importer has no classical assignment (``c[0] = true;``)
     loaded = qiskit.qasm3.loads(hoisted)
     if case.operator is not None:
         assert_same_operator(case, Operator(_bound(loaded, compiled, case.values)), placement,

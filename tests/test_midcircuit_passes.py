@@ -21,9 +21,9 @@ from reference import final_density_matrix, outcome_distribution
 from qcompile.backends.qiskit_circuit import to_qiskit
 from qcompile.ir import (GATES, Barrier, Circuit, Condition, Const, Counts, ExpVal, Gate,
                          IfElse, Measure, Param, PauliTerm, Probs, Program, QCompileError,
-                         Register, Reset, Symbol)
+                         Register, Reset, SetBits, Symbol)
 from qcompile.ir.gates import GateSpec
-from qcompile.ir.ops import qubits_of, walk
+from qcompile.ir.ops import clbits_of, qubits_of, walk
 from qcompile.passes import PassManager
 from qcompile.passes import defer_measurements, reuse_qubits  # noqa: F401  (registers them)
 from qcompile.passes.defer_measurements import controlled_ops
@@ -101,7 +101,9 @@ def _assert_unitary_then_measured(circuit: Circuit) -> None:
 
 
 def _written_clbits(circuit: Circuit) -> set[int]:
-    return {op.clbit for op in walk(circuit.ops) if isinstance(op, Measure)}
+    """Bits a measurement or a set writes."""
+    return {c for op in walk(circuit.ops) if isinstance(op, (Measure, SetBits))
+            for c in clbits_of(op)}
 
 
 # --- defer-measurements --------------------------------------------------------------------
@@ -255,6 +257,8 @@ def _shifted(op, offset: int):
                       [_shifted(o, offset) for o in op.else_body])
     if isinstance(op, (Measure, Reset)):
         return replace(op, qubit=op.qubit + offset)
+    if isinstance(op, SetBits):
+        return op
     return replace(op, qubits=tuple(q + offset for q in op.qubits))
 
 

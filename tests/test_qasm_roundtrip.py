@@ -66,11 +66,26 @@ def _assert_same_semantics(before: Circuit, after: Circuit, values=None) -> None
                          outcome_distribution(after, after_values)) < 1e-9
         np.testing.assert_allclose(final_density_matrix(after, after_values),
                                    final_density_matrix(before, values), atol=1e-9)
+    elif _is_dynamic(before) and before.num_clbits > 12:
+        # Too many records to compare samples of; each register's own records instead.
+        ours, theirs = _aer_counts(before), _aer_counts(after)
+        offset = 0
+        for register in before.cregs:
+            bits = slice(offset, offset + register.size)
+            offset += register.size
+            assert total_variation(_marginal(ours, bits), _marginal(theirs, bits)) < 0.06
     elif _is_dynamic(before):
         assert total_variation(_aer_counts(before), _aer_counts(after)) < 0.06
     else:
         a, b = _aer_state(before, values), _aer_state(after, after_values)
         assert abs(np.vdot(a, b)) ** 2 > 1 - 1e-9
+
+
+def _marginal(distribution: dict, bits: slice) -> dict:
+    out: dict = {}
+    for record, p in distribution.items():
+        out[record[bits]] = out.get(record[bits], 0.0) + p
+    return out
 
 
 def _unitary_part(circuit: Circuit) -> Circuit:

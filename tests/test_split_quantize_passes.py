@@ -8,6 +8,7 @@ quantization must equal a numpy implementation of symmetric per-channel fake qua
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 
@@ -21,16 +22,17 @@ import qcompile.passes.quantize  # noqa: F401  (registers quantize-angles, quant
 import qcompile.passes.split_independent  # noqa: F401  (registers split-independent)
 from qcompile.backends.qiskit_circuit import to_qiskit
 from qcompile.backends.runner import run_program
+from qcompile.cli import main
 from qcompile.frontend.qm import parse_model
 from qcompile.ir import (GATES, Barrier, Circuit, Condition, Const, Counts, ExpVal, Gate,
                          IfElse, Measure, PauliTerm, Probs, Program, QCompileError,
-                         QuantumCall, Register, Reset, State, TensorDecl, TensorOp, Unitary,
-                         parse_program, print_program)
+                         QuantumCall, Register, Reset, SetBits, State, TensorDecl, TensorOp,
+                         Unitary, parse_program, print_program)
 from qcompile.ir.expr import evaluate
 from qcompile.ir.ops import walk
 from qcompile.models import load_model
 from qcompile.passes import PassManager
-from qcompile.passes.quantize import bind_weight_scales
+from qcompile.passes.quantize import bind_weight_scales, weight_scales
 from qcompile.passes.split_independent import independent_groups
 
 TOL = 1e-10
@@ -48,6 +50,8 @@ def _shift(op, dq: int, dc: int):
         return Measure(op.qubit + dq, op.clbit + dc)
     if isinstance(op, Reset):
         return Reset(op.qubit + dq)
+    if isinstance(op, SetBits):
+        return SetBits(tuple(c + dc for c in op.clbits), op.value)
     return IfElse(Condition(tuple(c + dc for c in op.condition.clbits), op.condition.value),
                   [_shift(o, dq, dc) for o in op.then_body],
                   [_shift(o, dq, dc) for o in op.else_body])
@@ -434,3 +438,36 @@ def test_quantize_weights_errors_name_the_problem():
         bind_weight_scales(quantized, {"w1": np.ones((4, 5))})
     with pytest.raises(QCompileError, match="'w1' has shape"):
         bind_weight_scales(quantized, dict(weights, w1=np.ones((5, 4))))
+
+
+def test_weight_scales_name_each_scale_and_the_weight_it_quantizes():
+    assert weight_scales(parse_model(MLP)) == {}
+    quantized = PassManager("quantize-weights").run(parse_model(MLP))
+    assert weight_scales(quantized) == {"w1_scale": "w1", "w2_scale": "w2"}
+
+
+def test_the_cli_quantizes_the_weights_it_is_given_and_never_random_ones(tmp_path, capsys):
+    """Scales come from the --weights values (a stale scale in the file is recomputed);
+    without --weights the run is refused, since random scales quantize nothing meaningful."""
+    model = tmp_path / "mlp.qm"
+    model.write_text(MLP)
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(6, 5))
+    weights = {w.name: rng.normal(size=w.shape) for w in parse_model(MLP).weights}
+    np.save(tmp_path / "x.npy", x)
+    np.savez(tmp_path / "w.npz", **weights, w1_scale=np.full((4, 1), 99.0))
+    run = ["run", str(model), "--pipeline", "quantize-weights(bits=4)", "--inputs",
+           str(tmp_path / "x.npy"), "--json"]
+    assert main([*run, "--weights", str(tmp_path / "w.npz")]) == 0
+    got = json.loads(capsys.readouterr().out)
+    outputs = parse_model(MLP).outputs
+    for name, expected in zip(outputs, _mlp_reference(x, weights, 4, True)):
+        np.testing.assert_allclose(got[name], expected, atol=1e-12, rtol=0)
+
+    assert main(run) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "Traceback" not in err
+    assert "quantizes the weights w1, w2 (quantize-weights)" in err and "--weights FILE" in err
+    np.savez(tmp_path / "w.npz", **{k: v for k, v in weights.items() if k != "w2"})
+    assert main([*run, "--weights", str(tmp_path / "w.npz")]) == 2
+    assert "weight 'w2' is not given" in capsys.readouterr().err

@@ -259,8 +259,9 @@ def test_non_finite_angle_is_reported():
 
 
 def test_state_after_measurement_is_refused():
+    """A mid-circuit measurement (a gate follows it); terminal ones leave the state defined."""
     circuit = Circuit("c", (Register("q", 1),), (Register("c", 1),),
-                      ops=[Gate("h", (0,)), Measure(0, 0)])
+                      ops=[Gate("h", (0,)), Measure(0, 0), Gate("h", (0,))])
     with pytest.raises(QCompileError, match="not defined after mid-circuit measurement"):
         simulate(circuit, State())
 

@@ -3,8 +3,9 @@
 The forward pass is the runner's (:func:`.runner.forward`), which keeps every intermediate
 value; the backward pass walks the body in reverse and hands each statement the cotangent of
 its result. Classical ops use :mod:`.classical_grad`; a circuit call uses its backend's
-``vjp`` (on the statevector simulator: the adjoint method for unitary circuits, parameter
-shifts for dynamic ones), with respect to every argument, weights and data alike. Values
+``vjp`` (on the statevector simulator: the adjoint method for unitary circuits, also when they
+end in terminal measurements, parameter shifts for dynamic ones), with respect to every
+argument, weights and data alike. Values
 shared by the
 batch (weights and what is computed from them alone) collect the sum of their per-sample
 cotangents, so weight gradients are batch sums and input gradients stay per sample.

@@ -18,12 +18,13 @@ that take one bit register and test bits one at a time (Amazon Braket), ``basis`
 that only know a few gates, ``decompose_unitaries`` for those that read no ``gate``
 definitions, ``hoist_functions`` for those that cannot evaluate function calls (``sin(x_0)``)
 or ``**`` (Qiskit's importers): such angles become inputs that the caller computes from
-:func:`hoisted_angles`.
+:func:`hoisted_angles`. The text says so in comments after its version line: which input
+stands for which expression, or, without ``hoist_functions``, that Qiskit cannot read the
+angles that need it, so that no consumer is left to find out from an import error.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 from itertools import groupby
@@ -33,7 +34,7 @@ import openqasm3
 from openqasm3 import ast
 
 from ..ir import (GATES, Barrier, Circuit, Condition, Gate, IfElse, Measure, QCompileError,
-                  Register, Reset, Unitary, verify_circuit)
+                  Register, Reset, SetBits, Unitary, verify_circuit)
 from ..ir.expr import Binary, Const, Expr, Symbol, Unary, fold, symbols
 from ..ir.ops import constant_matrix, walk
 from ..ir.spellings import openqasm_declared, openqasm_name
@@ -69,10 +70,13 @@ def emit_qasm3(circuit: Circuit, *, decompose_unitaries: bool = False,
     ``hoist_functions``: each gate angle whose expression calls a function or uses ``**``
     becomes an ``input float[64] angle_N;`` (N counting up, skipping names already taken;
     identical angles share one input), declared after the circuit's own inputs. Arithmetic
-    with ``+ - * /`` stays inline. :func:`hoisted_angles` gives each such input's expression.
+    with ``+ - * /`` stays inline. :func:`hoisted_angles` gives each such input's expression,
+    and a comment per input records it in the text. Without it, a text whose angles need it
+    opens with a comment saying that Qiskit's importer cannot read it.
     """
-    return openqasm3.dumps(_emit(circuit, decompose_unitaries, basis, single_creg,
-                                 hoist_functions)[0])
+    emitter = _emitter(circuit, decompose_unitaries, basis, single_creg, hoist_functions)
+    version, rest = openqasm3.dumps(emitter.program()).split("\n", 1)
+    return "\n".join([version, *(f"// {line}" for line in emitter.notes()), rest])
 
 
 def hoisted_angles(circuit: Circuit, *, decompose_unitaries: bool = False,
@@ -81,25 +85,26 @@ def hoisted_angles(circuit: Circuit, *, decompose_unitaries: bool = False,
     """Input name → angle expression for the inputs that ``hoist_functions=True`` declares,
     in declaration order, for the same other options (they change the angles written).
 
-    Bind each input to ``qcompile.ir.expr.evaluate(expr, values)``.
+    Bind each input to ``qcompile.ir.expr.evaluate(expr, values)``, which evaluates it for a
+    whole batch under the simulator's binding rule (inputs with a leading batch axis).
     """
-    return _emit(circuit, decompose_unitaries, basis, single_creg, hoist_functions=True)[1]
+    emitter = _emitter(circuit, decompose_unitaries, basis, single_creg, hoist_functions=True)
+    emitter.program()
+    return {name: expr for expr, name in emitter.hoisted.items()}
 
 
-def _emit(circuit: Circuit, decompose_unitaries: bool, basis, single_creg: bool,
-          hoist_functions: bool) -> tuple[ast.Program, dict[str, Expr]]:
-    """The program, and the expressions of its hoisted angle inputs."""
+def _emitter(circuit: Circuit, decompose_unitaries: bool, basis, single_creg: bool,
+             hoist_functions: bool) -> _Emitter:
     verify_circuit(circuit)
     if basis is not None:
         basis = tuple(basis)
-    emitter = _Emitter(circuit, decompose_unitaries, basis, single_creg, hoist_functions)
-    program = emitter.program()
-    return program, {name: expr for expr, name in emitter.hoisted.items()}
+    return _Emitter(circuit, decompose_unitaries, basis, single_creg, hoist_functions)
 
 
 @dataclass(frozen=True)
 class _Written:
-    """Classical bits a measurement may have written, and surely has, at a program point."""
+    """Classical bits a measurement (or set) may have written, and surely has, at a program
+    point."""
 
     maybe: frozenset[int] = frozenset()
     surely: frozenset[int] = frozenset()
@@ -134,6 +139,7 @@ class _Emitter:
         self.unitary_names: dict[bytes, str] = {}
         self.used_inputs: set[str] = set()  # single_creg may drop branches, and their inputs
         self.hoisted: dict[Expr, str] = {}  # angle → its input, in order of first use
+        self.unreadable: set[str] = set()  # what Qiskit cannot read in unhoisted angles
         self.written = _Written()
         self.zero_start = False  # a condition may read a bit no measurement has written
 
@@ -152,6 +158,20 @@ class _Emitter:
             ast.BitstringLiteral(0, r.size) if self.zero_start else None) for r in self.cregs]
         return ast.Program(header + body, version="3.0")
 
+    def notes(self) -> list[str]:
+        """The comments for the text once :meth:`program` has run: the hoisted inputs'
+        expressions, or what in the angles Qiskit's importer cannot read."""
+        if self.hoisted:
+            return ["inputs computed by the caller from the circuit's own "
+                    "(qcompile.backends.qasm3.hoisted_angles gives them):",
+                    *(f"{name} = {openqasm3.dumps(expression(expr))}"
+                      for expr, name in self.hoisted.items())]
+        if self.unreadable:
+            return [f"Qiskit's importer (qiskit.qasm3.loads) cannot read the gate angles here "
+                    f"that use {', '.join(sorted(self.unreadable))}; emit with "
+                    "hoist_functions=True (qcompile compile --emit qasm3-qiskit) for it"]
+        return []
+
     # --- statements ----------------------------------------------------------------------
 
     def statements(self, ops) -> list[ast.Statement]:
@@ -167,6 +187,12 @@ class _Emitter:
                 self.written = self.written.measured(op.clbit)
             elif isinstance(op, Reset):
                 out.append(ast.QuantumReset(self.qubit(op.qubit)))
+            elif isinstance(op, SetBits):
+                for k, bit in enumerate(op.clbits):
+                    out.append(ast.ClassicalAssignment(
+                        self.clbit(bit), ast.AssignmentOperator["="],
+                        ast.BooleanLiteral(bool(op.value >> k & 1))))
+                    self.written = self.written.measured(bit)
             elif isinstance(op, Barrier):
                 out.append(ast.QuantumBarrier([self.qubit(q) for q in op.qubits]))
             elif isinstance(op, IfElse):
@@ -214,10 +240,12 @@ class _Emitter:
     def argument(self, param: Expr) -> ast.Expression:
         """A gate argument: the angle's expression, or the hoisted input standing for it."""
         param = fold(param)
-        if self.hoist_functions and _calls_function(param):
+        needs = _beyond_arithmetic(param)
+        if self.hoist_functions and needs:
             if param not in self.hoisted:
                 self.hoisted[param] = self.fresh_name("angle")
             return ast.Identifier(self.hoisted[param])
+        self.unreadable |= needs
         self.used_inputs.update(parameter_name(s) for s in symbols(param))
         return expression(param)
 
@@ -271,7 +299,9 @@ class _Emitter:
             if not wanted:
                 test = ast.BinaryExpression(ast.BinaryOperator["=="], test,
                                             ast.BooleanLiteral(False))
-            nested = [ast.BranchingStatement(test, nested, copy.deepcopy(else_body))]
+            # The else branch stands under every test; the tree is only printed, so the
+            # tests share one copy of it (copies would multiply down nested conditions).
+            nested = [ast.BranchingStatement(test, nested, else_body)]
         return nested
 
     def condition(self, cond: Condition) -> tuple[list[ast.Statement], ast.Expression]:
@@ -369,13 +399,15 @@ def _spelled(gates: list[Gate]) -> list[Gate]:
     return out
 
 
-def _calls_function(expr: Expr) -> bool:
-    """Whether ``expr`` needs more than ``+ - * /`` and negation to evaluate."""
+def _beyond_arithmetic(expr: Expr) -> frozenset[str]:
+    """What ``expr`` needs besides ``+ - * /`` and negation: the functions it calls and
+    ``**``, which Qiskit's importer cannot read (the one rule for hoisting)."""
     if isinstance(expr, Unary):
-        return expr.op != "neg" or _calls_function(expr.arg)
+        return _beyond_arithmetic(expr.arg) | ({expr.op} - {"neg"})
     if isinstance(expr, Binary):
-        return expr.op == "**" or _calls_function(expr.lhs) or _calls_function(expr.rhs)
-    return False
+        own = {"**"} if expr.op == "**" else set()
+        return _beyond_arithmetic(expr.lhs) | _beyond_arithmetic(expr.rhs) | own
+    return frozenset()
 
 
 def number(value: float) -> ast.Expression:

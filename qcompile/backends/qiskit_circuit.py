@@ -11,9 +11,11 @@ from collections.abc import Mapping
 
 import numpy as np
 from qiskit.circuit import (ClassicalRegister, Parameter, QuantumCircuit, QuantumRegister)
+from qiskit.circuit.classical import expr as classical
 from qiskit.circuit.library import UnitaryGate
 
-from ..ir import Barrier, Circuit, Gate, IfElse, Measure, QCompileError, Reset, Unitary
+from ..ir import (Barrier, Circuit, Gate, IfElse, Measure, QCompileError, Reset, SetBits,
+                  Unitary)
 from ..ir.ops import constant_matrix
 from ..ir.expr import Binary, Const, Expr, Symbol, Unary
 from ..ir.spellings import qiskit_gate, qiskit_name
@@ -47,6 +49,9 @@ class _Converter:
                 target.measure(qubits[op.qubit], clbits[op.clbit])
             elif isinstance(op, Reset):
                 target.reset(qubits[op.qubit])
+            elif isinstance(op, SetBits):
+                for k, bit in enumerate(op.clbits):
+                    target.store(clbits[bit], classical.lift(bool(op.value >> k & 1)))
             elif isinstance(op, Barrier):
                 target.barrier(*[qubits[q] for q in op.qubits])
             elif isinstance(op, IfElse):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -33,8 +34,9 @@ class Executor:
     """A named way to run circuit calls, with what it can do.
 
     ``build(shots=..., seed=...)`` makes the callable (a device executor keeps per-run
-    state); ``outputs`` are the readout kinds it returns; ``vjp`` differentiates one call
-    (None: no gradients) and ``gradients`` says how, for listings.
+    state; the statevector simulator also takes ``dtype`` and ``max_memory``); ``outputs``
+    are the readout kinds it returns; ``vjp`` differentiates one call (None: no gradients)
+    and ``gradients`` says how, for listings.
     """
 
     name: str
@@ -120,9 +122,11 @@ def emitter(name: str) -> Emitter:
 
 # --- the built-in backends -------------------------------------------------------------------
 
-def _statevector(**options) -> Execute:
+def _statevector(*, shots: int | None = None, seed: int | None = None,
+                 dtype=np.complex128, max_memory: int | str | None = None) -> Execute:
+    """The simulator with its options bound (shots and seeds come with each call)."""
     from .statevector import simulate
-    return simulate
+    return partial(simulate, dtype=dtype, max_memory=max_memory)
 
 
 def _statevector_vjp(circuit, output, values, cotangent):
@@ -144,9 +148,9 @@ def _emit_ir(program: Program, circuit: str | None = None) -> str:
     return print_program(program)
 
 
-def _emit_qasm3(program: Program, circuit: str | None = None) -> str:
+def _emit_qasm3(program: Program, circuit: str | None = None, **options) -> str:
     from .qasm3 import emit_qasm3
-    return emit_qasm3(select_circuit(program, circuit))
+    return emit_qasm3(select_circuit(program, circuit), **options)
 
 
 def select_circuit(program: Program, name: str | None) -> Circuit:
@@ -166,7 +170,10 @@ def select_circuit(program: Program, name: str | None) -> Circuit:
 
 register_executor(Executor(
     "statevector", "qcompile's exact batched simulator (numba)", _statevector,
-    frozenset(OUTPUT_KINDS), "adjoint (unitary circuits), parameter shift (dynamic ones)",
-    _statevector_vjp))
+    frozenset(OUTPUT_KINDS), "adjoint (unitary circuits, terminal measurements included), "
+    "parameter shift (mid-circuit measurement, reset, feed-forward)", _statevector_vjp))
 register_emitter(Emitter("qasm3", "OpenQASM 3 of one circuit", _emit_qasm3))
+register_emitter(Emitter("qasm3-qiskit", "OpenQASM 3 that Qiskit's importer reads: angles that "
+                         "call functions become inputs, their expressions in comments",
+                         partial(_emit_qasm3, hoist_functions=True)))
 register_emitter(Emitter("ir", "qcompile's textual IR of the whole program", _emit_ir))

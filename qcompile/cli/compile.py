@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..backends.registry import emitters
 from ..ir import Program, QCompileError
-from .io import MODEL_HELP, load_program, stderr, write_text
+from .io import add_model_argument, int_at_least, load_program, stderr, write_text
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -94,7 +94,7 @@ def pass_table(report: PassReport) -> Table:
 def cmd_compile(args) -> None:
     from ..backends.registry import emitter
 
-    program = compile_program(load_program(args.model), args)
+    program = compile_program(load_program(args), args)
     text = emitter(args.emit).emit(program, args.circuit)
     if args.output_file:
         write_text(Path(args.output_file), text)
@@ -105,11 +105,12 @@ def cmd_compile(args) -> None:
 
 def add_compile_command(subparsers) -> None:
     comp = subparsers.add_parser("compile", help="compile a model to OpenQASM 3 or textual IR")
-    comp.add_argument("model", help=MODEL_HELP)
+    add_model_argument(comp)
     add_pipeline_options(comp)
     comp.add_argument("--emit", choices=list(emitters()), default="qasm3",
                       help="output format (default qasm3)")
     comp.add_argument("--circuit", help="which circuit to emit as OpenQASM 3")
-    comp.add_argument("--seed", type=int, default=None, help="seed for routing (Sabre)")
+    comp.add_argument("--seed", type=int_at_least(0, "non-negative"), default=None,
+                      help="seed for routing (Sabre)")
     comp.add_argument("-o", dest="output_file", metavar="FILE", help="write here, not stdout")
     comp.set_defaults(func=cmd_compile)

@@ -4,30 +4,49 @@ weight files, writing results, and preparing a program to run (``run`` and ``sub
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 
+from ..frontend.limits import read_file
 from ..ir import Program, QCompileError, QuantumCall, State
 from ..ir.outputs import with_output
 
 MODEL_HELP = "a .qm model, an OpenQASM 2/3 file, textual IR, or zoo:NAME"
 
+#: The most an .npy or .npz input or weight file may hold, its arrays uncompressed.
+MAX_ARRAY_BYTES = 256 * 2**20
+#: CSV becomes Python numbers before an array, about 30 bytes of memory per character.
+MAX_CSV_BYTES = 16 * 2**20
+#: Shots and seeds are numpy int64 values (a multinomial draw, a SeedSequence entropy).
+MAX_INT64 = 2**63 - 1
+
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
 
 
-def load_program(spec: str) -> Program:
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """The model a command reads, and where OpenQASM include files may come from."""
+    parser.add_argument("model", help=MODEL_HELP)
+    parser.add_argument("--include-path", metavar="DIR", action="append", default=[],
+                        help="a directory OpenQASM include files may be read from besides "
+                        "the including file's own (repeatable)")
+
+
+def load_program(args: argparse.Namespace) -> Program:
     """``zoo:NAME`` (or a bare zoo name) loads a bundled model; anything else is a file."""
     from ..frontend.source import load_source
     from ..models import list_models, load_model
 
+    spec = args.model
     if spec.startswith("zoo:") or (not Path(spec).exists() and spec in list_models()):
         return load_model(spec)
-    return load_source(spec)
+    return load_source(spec, include_path=args.include_path)
 
 
 def write_text(path: Path, text: str) -> None:
@@ -44,25 +63,46 @@ def write_text(path: Path, text: str) -> None:
 # --- inputs and weights --------------------------------------------------------------------
 
 def read_array_file(path: str, what: str) -> dict[str, np.ndarray] | np.ndarray:
-    """``.npy`` → one array; ``.npz`` → arrays by name; ``.csv`` → rows of numbers."""
+    """``.npy`` → one array; ``.npz`` → arrays by name; ``.csv`` → rows of numbers. The file
+    is size-checked before it is read (:data:`MAX_ARRAY_BYTES`, :data:`MAX_CSV_BYTES`, an
+    .npz's arrays by their uncompressed size), and floats must be finite (the runner refuses
+    what is no real number)."""
     suffix = Path(path).suffix.lower()
+    if suffix not in (".npy", ".npz", ".csv"):
+        raise QCompileError(f"{path}: {what} must be a .npy, .npz or .csv file")
+    data = read_file(Path(path), MAX_CSV_BYTES if suffix == ".csv" else MAX_ARRAY_BYTES,
+                     f"{what} file")
     try:
-        if suffix == ".npy":
-            return np.load(path, allow_pickle=False)
-        if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as data:
-                return {k: data[k] for k in data.files}
-        if suffix == ".csv":
-            return _read_csv(path)
-    except FileNotFoundError:
-        raise QCompileError(f"{path}: no such {what} file") from None
-    except (OSError, ValueError) as err:
+        arrays = _read_csv(path, data) if suffix == ".csv" else _read_numpy(path, data)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise QCompileError(f"{path}: cannot read {what}: {err}") from None
-    raise QCompileError(f"{path}: {what} must be a .npy, .npz or .csv file")
+    except MemoryError:  # a header declaring more than memory holds
+        raise QCompileError(f"{path}: cannot read {what}: it declares an array larger than "
+                            "the memory available") from None
+    for name, array in arrays.items() if isinstance(arrays, dict) else [("", arrays)]:
+        label = f"{what} {name!r}" if name else what
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise QCompileError(f"{path}: {label} must be finite numbers; the file holds NaN "
+                                "or infinity")
+    return arrays
 
 
-def _read_csv(path: str) -> np.ndarray:
-    lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
+def _read_numpy(path: str, data: bytes) -> dict[str, np.ndarray] | np.ndarray:
+    """An array, or arrays by name, whatever the suffix says: numpy reads the format from
+    the file's first bytes."""
+    loaded = np.load(io.BytesIO(data), allow_pickle=False)
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        return loaded
+    with loaded:
+        size = sum(info.file_size for info in loaded.zip.infolist())
+        if size > MAX_ARRAY_BYTES:
+            raise QCompileError(f"{path}: its arrays hold {size:,} bytes uncompressed; at most "
+                                f"{MAX_ARRAY_BYTES:,} are read")
+        return {name: loaded[name] for name in loaded.files}
+
+
+def _read_csv(path: str, data: bytes) -> np.ndarray:
+    lines = [line for line in data.decode("utf-8").splitlines() if line.strip()]
     rows = []
     for number, line in enumerate(lines, 1):
         cells = [c.strip() for c in line.split(",")]
@@ -114,6 +154,7 @@ def default_output(program: Program) -> str | None:
 def prepare_run(program: Program, args) -> tuple[Program, dict, dict]:
     """Apply ``--output`` and read ``--inputs``/``--weights`` (shared by run and submit)."""
     from ..backends.runner import init_weights
+    from ..passes.quantize import bind_weight_scales, weight_scales
 
     kind = args.output or default_output(program)
     if kind is not None:
@@ -126,9 +167,17 @@ def prepare_run(program: Program, args) -> tuple[Program, dict, dict]:
         decl = program.inputs[0]
         raise QCompileError(f"the program needs input {decl.name!r} of shape {list(decl.shape)}"
                             " per sample; pass --inputs FILE (.npy, .npz or .csv)")
+    scales = weight_scales(program)  # computed from the weights they scale, never given
     if args.weights:
-        weights = named_arrays(program.weights, read_array_file(args.weights, "weights"),
-                               "weights", args.weights)
+        given = [w for w in program.weights if w.name not in scales]
+        weights = bind_weight_scales(program, named_arrays(
+            given, read_array_file(args.weights, "weights"), "weights", args.weights))
+    elif scales:
+        quantized = ", ".join(dict.fromkeys(scales.values()))
+        raise QCompileError(f"the program quantizes the weights {quantized} (quantize-weights) "
+                            "with scales computed from their values, so it needs real weights: "
+                            "pass them with --weights FILE (.npz by name, or .npy for a single "
+                            "weight); random ones would make its quantized outputs meaningless")
     else:
         weights = init_weights(program, args.seed)
         if program.weights:
@@ -168,16 +217,19 @@ def _print_results(results: dict[str, np.ndarray]) -> None:
             stdout.print(f"... {value.shape[0] - 32} more samples (use --json for all)")
 
 
-def int_at_least(minimum: int, kind: str):
+def int_at_least(minimum: int, kind: str, at_most: int = MAX_INT64):
     """An argparse type for ``--shots`` / ``--seed``: checked while parsing, before anything
-    runs or is recorded (``--shots 0`` would otherwise fail deep inside a simulator)."""
+    runs or is recorded (``--shots 0`` would otherwise fail deep inside a simulator, and
+    numpy takes no integer beyond int64)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be a {kind} integer, got {text!r}")
+        if not minimum <= value <= at_most:
+            shown = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
+            raise argparse.ArgumentTypeError(f"must be a {kind} integer of at most {at_most}, "
+                                             f"got {shown!r}")
         return value
 
     return parse

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import shlex
+import argparse
+import math
 import sys
 from datetime import datetime
 
 from .compile import compile_program
-from .io import (MODEL_HELP, int_at_least, load_program, prepare_run, stderr, stdout,
+from .io import (add_model_argument, int_at_least, load_program, prepare_run, stderr, stdout,
                  write_results)
 
 
 def cmd_submit(args) -> None:
-    from ..jobs import JobStore, submit_job
+    from ..jobs import JobStore, fetch_command, submit_job
 
     if args.pipeline is None:  # qcompile's own lowering to the device (its -O, its routing)
         args.target = args.backend
-    program, inputs, weights = prepare_run(compile_program(load_program(args.model), args),
+    program, inputs, weights = prepare_run(compile_program(load_program(args), args),
                                            args)
 
     def announce(job_id: str) -> None:
@@ -27,15 +28,8 @@ def cmd_submit(args) -> None:
     job_id, _ = submit_job(store, program, backend=args.backend, inputs=inputs,
                            weights=weights, shots=args.shots, seed=args.seed, output=args.output,
                            idempotency_key=args.key, on_recorded=announce)
-    stderr.print(f"job {job_id} done on {args.backend}; `{_fetch_command(job_id, args.store)}` "
+    stderr.print(f"job {job_id} done on {args.backend}; `{fetch_command(job_id, store)}` "
                  "shows the results", markup=False, highlight=False)
-
-
-def _fetch_command(job_id: str, store: str | None) -> str:
-    """The command that fetches this job again: with ``--store`` when one was given, since
-    the default store would not hold it."""
-    command = f"qcompile fetch {job_id}"
-    return command if store is None else f"{command} --store {shlex.quote(store)}"
 
 
 def cmd_jobs(args) -> None:
@@ -55,15 +49,30 @@ def cmd_jobs(args) -> None:
 
 def cmd_fetch(args) -> None:
     from ..jobs import JobStore, fetch_job
+    from ..jobs.submit import WAIT_SECONDS
 
-    write_results(fetch_job(JobStore(args.store), args.job_id, retry=args.retry), args.json)
+    wait = WAIT_SECONDS if args.wait is None else args.wait
+    write_results(fetch_job(JobStore(args.store), args.job_id, retry=args.retry, wait=wait,
+                            take_over=args.take_over), args.json)
+
+
+def _seconds(text: str) -> float:
+    """An argparse type for ``--wait``: non-negative seconds, ``inf`` for no limit."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative number of seconds (or inf), "
+                                         f"got {text!r}")
+    return value
 
 
 def add_job_commands(subparsers) -> None:
     store_help = "the job store (default: $QCOMPILE_JOBS_DB, else the user data directory)"
 
     submit = subparsers.add_parser("submit", help="run a model on a device as a stored job")
-    submit.add_argument("model", help=MODEL_HELP)
+    add_model_argument(submit)
     submit.add_argument("--backend", required=True, metavar="NAME",
                         help="fake_manila, fake_brisbane, ..., aer, or an ibm_* device")
     submit.add_argument("--inputs", metavar="FILE", help=".npy, .npz (by name) or .csv")
@@ -95,4 +104,10 @@ def add_job_commands(subparsers) -> None:
     fetch.add_argument("--store", metavar="PATH", help=store_help)
     fetch.add_argument("--retry", action="store_true",
                        help="run a failed job again instead of reporting its error")
+    fetch.add_argument("--wait", type=_seconds, metavar="SECONDS",
+                       help="how long to wait for another process that is running the job "
+                       "(default 600; inf: no limit)")
+    fetch.add_argument("--take-over", action="store_true",
+                       help="run the job here even though the process that claimed it may "
+                       "still run (it is hung, or on a host whose processes cannot be checked)")
     fetch.set_defaults(func=cmd_fetch)

@@ -1,5 +1,7 @@
 """Parsing with a lark grammar (the model language, Pauli observables): a syntax error becomes
-one :class:`QCompileError` at ``file:line:col`` that says what came and what was expected."""
+one :class:`QCompileError` at ``file:line:col`` that says what came and what was expected, and
+text too long, with a number too long, or nesting too deeply for what walks the tree is
+refused (:mod:`qcompile.ir.text_limits`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from ..ir import QCompileError
 from ..ir.diagnostics import location_in
+from ..ir.text_limits import check_depth, check_text
 
 
 class Grammar:
@@ -23,9 +26,10 @@ class Grammar:
         self.phrases = {"$END": "end of input", **phrases}
 
     def parse(self, text: str, filename: str, start: str | None = None) -> Tree:
+        check_text(text, filename)
         try:
             # The trailing newline ends the last statement; positions are unchanged.
-            return self.lark.parse(text + "\n", start=start)
+            tree = self.lark.parse(text + "\n", start=start)
         except UnexpectedInput as err:
             line, column = err.line, err.column
             if isinstance(err, UnexpectedCharacters):
@@ -42,6 +46,8 @@ class Grammar:
                 message += f"; expected {', '.join(expected[:8])}"
             raise QCompileError(f"syntax error: {message}",
                                 location_in(text, filename, line, column)) from None
+        check_depth(tree, text, filename)
+        return tree
 
     def describe(self, terminal: str) -> str:
         if terminal in self.phrases:

@@ -12,11 +12,12 @@ import ast
 
 import numpy as np
 from qiskit.circuit import (Clbit, ClassicalRegister, ControlFlowOp, IfElseOp, ParameterExpression,
-                            ParameterVectorElement, QuantumCircuit)
+                            ParameterVectorElement, QuantumCircuit, Store)
+from qiskit.circuit.classical import expr as classical
 from qiskit.quantum_info import Operator
 
 from ..ir import (Barrier, Circuit, Condition, Gate, IfElse, Measure, Param,
-                  QCompileError, Register, Reset, Symbol, Unitary, verify_circuit)
+                  QCompileError, Register, Reset, SetBits, Symbol, Unitary, verify_circuit)
 from ..ir.expr import Binary, Const, Expr, Unary, as_expr
 from ..ir.spellings import from_qiskit_name
 
@@ -77,6 +78,8 @@ class _Converter:
             bodies = [self.body(block, dict(zip(block.qubits, qubits)),
                                 dict(zip(block.clbits, clbits))) for block in op.blocks]
             return [IfElse(self.condition(op.condition, clbit_index), *bodies)]
+        if isinstance(op, Store):
+            return [self.store(op, clbit_index)]
         if isinstance(op, ControlFlowOp):
             raise QCompileError(f"control flow '{op.name}' is not supported (only if_test "
                                 "has an IR form)")
@@ -95,6 +98,14 @@ class _Converter:
             raise QCompileError(f"instruction '{op.name}' has no IR equivalent and no "
                                 f"matrix: {exc}") from None
         return Unitary(matrix, qubits, op.name)
+
+    def store(self, op: Store, clbit_index: dict) -> SetBits:
+        target, value = op.lvalue, op.rvalue
+        if (isinstance(target, classical.Var) and isinstance(target.var, Clbit)
+                and isinstance(value, classical.Value)):
+            return SetBits((clbit_index[target.var],), int(bool(value.value)))
+        raise QCompileError(f"store of {value} into {target} is not supported (only a "
+                            "constant into one classical bit has an IR form)")
 
     def condition(self, condition, clbit_index: dict) -> Condition:
         if not isinstance(condition, tuple):

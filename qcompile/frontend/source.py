@@ -6,40 +6,44 @@ header, not the file name, decides the frontend.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..ir import Program, QCompileError
 from ..ir.parser import looks_like_ir, parse_program
-from .qasm import load_qasm, looks_like_qasm
+from .qasm import QASM_SUFFIXES, load_qasm, looks_like_qasm
+from .limits import MAX_SOURCE_BYTES, read_file
+from .qasm_syntax import BOM
 from .qm import looks_like_model, parse_model
 
 
-def parse_source(text: str, filename: str = "<source>") -> Program:
-    """Parse model-language, OpenQASM or textual-IR text."""
+def parse_source(text: str, filename: str = "<source>", *,
+                 include_path: Sequence[str | Path] = ()) -> Program:
+    """Parse model-language, OpenQASM or textual-IR text (a UTF-8 byte-order mark is
+    skipped). OpenQASM is recognised by its header, which the specification makes optional,
+    or else by the file's extension or its first statement. ``include_path`` lists the
+    directories OpenQASM ``include`` may read from besides the including file's own."""
+    text = text.removeprefix(BOM)
     if looks_like_ir(text):
         return parse_program(text, filename)
-    if looks_like_qasm(text):
-        return Program.from_circuit(load_qasm(text, filename))
     if looks_like_model(text):
         return parse_model(text, filename)
+    if Path(filename).suffix.lower() in QASM_SUFFIXES or looks_like_qasm(text):
+        return Program.from_circuit(load_qasm(text, filename, include_path=include_path))
     raise QCompileError(
         f"{filename}: cannot tell which language this is: expected a model starting with "
-        "'model NAME', an OpenQASM program starting with 'OPENQASM', or textual IR starting "
-        "with the 'qcompile.ir' header")
+        "'model NAME', OpenQASM (a .qasm file, or text starting with 'OPENQASM' or an OpenQASM "
+        "statement), or textual IR starting with the 'qcompile.ir' header")
 
 
-def load_source(path: str | Path) -> Program:
-    """Read and parse a file; unreadable files are user errors, not tracebacks."""
+def load_source(path: str | Path, *, include_path: Sequence[str | Path] = ()) -> Program:
+    """Read and parse a file; unreadable files (missing, not regular, larger than
+    :data:`~.limits.MAX_SOURCE_BYTES`, not UTF-8) are user errors, not tracebacks."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise QCompileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise QCompileError(f"{path}: is a directory, expected a source file") from None
+        text = read_file(path, MAX_SOURCE_BYTES, "file").decode("utf-8")
     except UnicodeDecodeError as err:
         raise QCompileError(f"{path}: not a text file ({err.reason} at byte {err.start})") \
             from None
-    except OSError as err:
-        raise QCompileError(f"{path}: cannot read ({err.strerror})") from None
-    return parse_source(text, str(path))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
+    return parse_source(text, str(path), include_path=include_path)

@@ -9,7 +9,7 @@ from .circuit import Circuit, Param, Register
 from .diagnostics import QCompileError, SourceLocation, VerificationError
 from .expr import PI, Binary, Const, Expr, Symbol, Unary
 from .gates import GATES, gate_matrix
-from .ops import Barrier, Condition, Gate, IfElse, Measure, Operation, Reset, Unitary
+from .ops import Barrier, Condition, Gate, IfElse, Measure, Operation, Reset, SetBits, Unitary
 from .parser import looks_like_ir, parse_program
 from .printer import print_program
 from .program import (Counts, ExpVal, PauliTerm, Probs, Program, QuantumCall, State,
@@ -19,9 +19,9 @@ from .verify import value_shapes, verify_circuit, verify_program
 __all__ = [
     "Barrier", "Binary", "Circuit", "Condition", "Const", "Counts", "ExpVal", "Expr", "GATES",
     "Gate", "IfElse", "Measure", "Operation", "PI", "Param", "PauliTerm", "Probs", "Program",
-    "QCompileError", "QuantumCall", "Register", "Reset", "SourceLocation", "State", "Symbol",
-    "TensorDecl", "TensorOp", "Unary", "Unitary", "VerificationError", "bind", "bind_each",
-    "gate_matrix",
+    "QCompileError", "QuantumCall", "Register", "Reset", "SetBits", "SourceLocation", "State",
+    "Symbol", "TensorDecl", "TensorOp", "Unary", "Unitary", "VerificationError", "bind",
+    "bind_each", "gate_matrix",
     "value_shapes", "verify_circuit", "verify_program",
     "looks_like_ir", "parse_program", "print_program",
 ]

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Characters of a source line shown in an error; a longer line is cut around the column.
+EXCERPT_WIDTH = 120
+
 
 @dataclass(frozen=True)
 class SourceLocation:
@@ -22,11 +25,19 @@ class SourceLocation:
         return f"{self.file}:{self.line}:{self.column}"
 
     def excerpt(self) -> str:
-        """The offending source line with a caret under the column, or '' if unknown."""
+        """The offending source line with a caret under the column, or '' if unknown; of a
+        line longer than :data:`EXCERPT_WIDTH`, the part around the column, marked ``...``."""
         if self.source_line is None:
             return ""
         line = self.source_line.rstrip("\n").expandtabs(1)
-        return f"    {line}\n    {' ' * max(self.column - 1, 0)}^"
+        caret = max(self.column - 1, 0)
+        if len(line) > EXCERPT_WIDTH:
+            start = max(0, min(caret - EXCERPT_WIDTH // 2, len(line) - EXCERPT_WIDTH))
+            before, after = ("..." if start else ""), ("..." if start + EXCERPT_WIDTH < len(line)
+                                                        else "")
+            line = before + line[start:start + EXCERPT_WIDTH] + after
+            caret += len(before) - start
+        return f"    {line}\n    {' ' * caret}^"
 
 
 class QCompileError(Exception):

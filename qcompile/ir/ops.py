@@ -122,6 +122,22 @@ class Barrier:
 
 
 @dataclass(frozen=True)
+class SetBits:
+    """Write the constant ``value`` into ``clbits`` (``clbits[0]`` least significant).
+
+    The one classical write besides measurement: run-time classical computation (assignments,
+    initial values, loops over measured data) lowers to these under if/else on the bits read.
+    """
+
+    clbits: tuple[int, ...]
+    value: int
+
+    def __post_init__(self):
+        object.__setattr__(self, "clbits", tuple(int(c) for c in self.clbits))
+        object.__setattr__(self, "value", int(self.value))
+
+
+@dataclass(frozen=True)
 class Condition:
     """True when the integer read from ``clbits`` (``clbits[0]`` least significant) equals
     ``value``. ``if (c[2])`` is ``Condition((2,), 1)``; ``if (c == 5)`` lists all of c."""
@@ -146,7 +162,7 @@ class IfElse:
         object.__setattr__(self, "else_body", tuple(self.else_body))
 
 
-Operation = Union[Gate, Unitary, Measure, Reset, Barrier, IfElse]
+Operation = Union[Gate, Unitary, Measure, Reset, Barrier, IfElse, SetBits]
 
 
 def qubits_of(op: Operation) -> tuple[int, ...]:
@@ -160,6 +176,8 @@ def qubits_of(op: Operation) -> tuple[int, ...]:
         for inner in op.then_body + op.else_body:
             seen.update(dict.fromkeys(qubits_of(inner)))
         return tuple(seen)
+    if isinstance(op, SetBits):
+        return ()
     raise TypeError(f"not an operation: {op!r}")
 
 
@@ -167,6 +185,8 @@ def clbits_of(op: Operation) -> tuple[int, ...]:
     """Classical bits an operation reads or writes."""
     if isinstance(op, Measure):
         return (op.clbit,)
+    if isinstance(op, SetBits):
+        return op.clbits
     if isinstance(op, IfElse):
         seen = dict.fromkeys(op.condition.clbits)
         for inner in op.then_body + op.else_body:

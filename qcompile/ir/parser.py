@@ -25,10 +25,11 @@ from lark.lark import PostLex
 from .circuit import Circuit, Param, Register
 from .diagnostics import QCompileError, SourceLocation, VerificationError, location_in
 from .expr import PI, UNARY_FUNCTIONS, Binary, Const, Symbol, Unary
-from .ops import Barrier, Condition, Gate, IfElse, Measure, Reset, Unitary
+from .ops import Barrier, Condition, Gate, IfElse, Measure, Reset, SetBits, Unitary
 from .program import (Counts, ExpVal, PauliTerm, Probs, Program, QuantumCall, State,
                       TensorDecl, TensorOp)
 from .printer import FORMAT_VERSION, HEADER
+from .text_limits import check_depth, check_text
 from .verify import value_shapes, verify_circuit
 
 _HEADER_LINE = re.compile(r"qcompile\.ir\s+\d+\s*(//.*)?")
@@ -49,10 +50,12 @@ def looks_like_ir(text: str) -> bool:
 
 def parse_program(text: str, filename: str = "<ir>") -> Program:
     """Parse and verify; every problem is a :class:`QCompileError` located in ``text``."""
+    check_text(text, filename)
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as err:
         raise _syntax_error(err, text, filename) from None
+    check_depth(tree, text, filename)
     builder = _ProgramBuilder(text, filename)
     try:
         program = builder.transform(tree)
@@ -268,6 +271,10 @@ class _ProgramBuilder(Transformer):
         return self._placed(Reset(self._qubits.index(qubit, self)), meta)
 
     @v_args(meta=True, inline=True)
+    def set_bits(self, meta, bits, value: Token):
+        return self._placed(SetBits(bits, int(value)), meta)
+
+    @v_args(meta=True, inline=True)
     def barrier(self, meta, qubits):
         return self._placed(Barrier(qubits or ()), meta)
 
@@ -475,7 +482,7 @@ _HINTS = {
          _CIRCUIT + "reset q\n"],
     "expected ',' between qubits, or the end of the line":
         [_CIRCUIT + "cx q[0] q[1]\n"],
-    "expected an operation (a gate, measure, reset, barrier, if or unitary) or '}'":
+    "expected an operation (a gate, measure, reset, barrier, if, set or unitary) or '}'":
         [_CIRCUIT + "3\n", _CIRCUIT + "h q[0]\n3\n", _CIRCUIT + "if (c[0] == 1) {\n3\n",
          _CIRCUIT + "if (c[0] == 1) {\nh q[0]\n3\n"],
     "expected a declaration (input, weight), a circuit, a statement like %y = op(%x), "

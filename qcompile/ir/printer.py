@@ -17,7 +17,7 @@ import textwrap
 from .circuit import Circuit, Param
 from .diagnostics import QCompileError
 from .expr import format_expr
-from .ops import Barrier, Condition, Gate, IfElse, Measure, Operation, Reset, Unitary
+from .ops import Barrier, Condition, Gate, IfElse, Measure, Operation, Reset, SetBits, Unitary
 from .program import Counts, ExpVal, PauliTerm, Probs, Program, QuantumCall, State, TensorOp
 
 FORMAT_VERSION = 1
@@ -84,6 +84,8 @@ def _operation(circuit: Circuit, op: Operation, indent: str) -> str:
         return f"{circuit.clbit_name(op.clbit)} = measure {circuit.qubit_name(op.qubit)}"
     if isinstance(op, Reset):
         return f"reset {circuit.qubit_name(op.qubit)}"
+    if isinstance(op, SetBits):
+        return f"set {_bits(circuit, op.clbits)} = {op.value}"
     if isinstance(op, Barrier):
         return f"barrier {qubits}".rstrip()
     if isinstance(op, Unitary):
@@ -94,15 +96,18 @@ def _operation(circuit: Circuit, op: Operation, indent: str) -> str:
 
 
 def _condition(circuit: Circuit, condition: Condition) -> str:
-    bits = condition.clbits
+    return f"{_bits(circuit, condition.clbits)} == {condition.value}"
+
+
+def _bits(circuit: Circuit, bits: tuple[int, ...]) -> str:
+    """A whole register by name, one bit by itself, else a list of bits."""
     offset = 0
     for register in circuit.cregs:
         if len(bits) > 1 and bits == tuple(range(offset, offset + register.size)):
-            return f"{_name(register.name)} == {condition.value}"
+            return _name(register.name)
         offset += register.size
     names = [circuit.clbit_name(b) for b in bits]
-    lhs = names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
-    return f"{lhs} == {condition.value}"
+    return names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
 
 
 def _complex(z: complex) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from .ops import Barrier, Condition, Gate, IfElse, Measure, Operation, Reset, Unitary
+from .ops import Barrier, Condition, Gate, IfElse, Measure, Operation, Reset, SetBits, Unitary
 
 #: A wire renumbering: new index by old one, as a mapping, a sequence or a function (a
 #: function may answer None: no wire).
@@ -39,6 +39,8 @@ def remap(op: Operation, qubits: WireMap | None = None,
         return Measure(qubit(op.qubit), clbit(op.clbit))
     if isinstance(op, Reset):
         return Reset(qubit(op.qubit))
+    if isinstance(op, SetBits):
+        return SetBits(tuple(map(clbit, op.clbits)), op.value)
     if isinstance(op, IfElse):
         condition = Condition(tuple(map(clbit, op.condition.clbits)), op.condition.value)
         return IfElse(condition, remap_all(op.then_body, qubits, clbits),

@@ -14,7 +14,7 @@ from .circuit import ROLES, Circuit
 from .diagnostics import VerificationError
 from .expr import Const, symbols
 from .gates import GATES
-from .ops import Barrier, Gate, IfElse, Measure, Reset, Unitary
+from .ops import Barrier, Gate, IfElse, Measure, Reset, SetBits, Unitary
 from .program import PAULIS, Counts, ExpVal, Probs, Program, QuantumCall, State, TensorOp
 from .tensor_ops import TENSOR_OPS, ShapeError, infer_shape
 
@@ -84,6 +84,12 @@ def _verify_op(circuit, op, params, width) -> None:
         _check_qubits(circuit, (op.qubit,), width)
     elif isinstance(op, Barrier):
         _check_qubits(circuit, op.qubits, width)
+    elif isinstance(op, SetBits):
+        _check_clbits(op.clbits, width)
+        if len(set(op.clbits)) != len(op.clbits) or not op.clbits:
+            raise _Problem("set needs distinct classical bits")
+        if not 0 <= op.value < 2 ** len(op.clbits):
+            raise _Problem(f"value {op.value} does not fit in {len(op.clbits)} bit(s)")
     else:
         raise _Problem("not an operation")
 

@@ -13,6 +13,7 @@ hence the same results — and the attempt is marked as a re-execution.
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import sys
 import time
@@ -23,10 +24,11 @@ from ..backends.hardware import DeviceExecutor, resolve_device
 from ..backends.hardware.primitives import TRANSIENT, Unreachable
 from ..backends.runner import batch_inputs, check_weights, run_program
 from ..ir import Program, QCompileError, QuantumCall, State, parse_program, print_program
-from .store import JobRecord, JobStore
+from .store import JobRecord, JobStore, Owner, default_store_path, process_started
 
 OUTPUTS = (None, "expval", "probs", "counts")  # what a device can return; None: the model's
 PAUSE_ENV = "QCOMPILE_TEST_PAUSE_AFTER"  # tests only: "recorded" or "submitted"
+WAIT_SECONDS = 600.0  # how long a fetch waits, by default, for another process's run
 
 
 def submit_job(store: JobStore, program: Program, *, backend: str,
@@ -56,24 +58,33 @@ def submit_job(store: JobStore, program: Program, *, backend: str,
 
 
 def fetch_job(store: JobStore, job_id: str, *, device=None, retry: bool = False,
+              wait: float = WAIT_SECONDS, take_over: bool = False,
               poll_seconds: float = 0.5) -> dict[str, np.ndarray]:
     """The job's results: from the store when complete, else by driving the job there.
 
     A ``failed`` job reports its stored error rather than running again (it would most
-    likely fail again, on every fetch); ``retry=True`` runs it once more.
+    likely fail again, on every fetch); ``retry=True`` runs it once more. A ``submitted``
+    job whose owner may still be running it (a live process on this host with the owner's
+    pid and start time, or any process on another host, which cannot be checked) is waited
+    for, at most ``wait`` seconds, so that a hung owner cannot block a fetch for ever; the
+    error then says how to take the job over, which ``take_over=True`` does at once.
     """
     if retry:
         store.reopen(job_id)
+    deadline = time.monotonic() + wait
     while True:
         record = store.get(job_id)
         if record.status == "done":
             return store.results(job_id)
         if record.status == "failed":
             raise QCompileError(f"job {job_id} failed on {record.backend}: {record.error} "
-                                "(`qcompile fetch --retry` runs it again)")
-        if record.status == "submitted" and _alive(record.owner):
-            time.sleep(poll_seconds)  # another live process is running it: wait for it
+                                f"(`{fetch_command(job_id, store)} --retry` runs it again)")
+        if record.status == "submitted" and not take_over and not _gone(record.owner):
+            if time.monotonic() >= deadline:
+                raise _still_held(store, record, wait)
+            time.sleep(poll_seconds)
             continue
+        program = _stored_program(store, record)
         device = device or resolve_device(record.backend)
         if record.status == "recorded":
             attempt, resume = store.claim(job_id), ()
@@ -83,10 +94,74 @@ def fetch_job(store: JobStore, job_id: str, *, device=None, retry: bool = False,
             attempt = store.claim(job_id, stale_owner=record.owner, reexecution=lost)
         if attempt is None:
             continue  # another process claimed it first
-        return _run(store, record, attempt, device, resume)
+        return _run(store, record, program, attempt, device, resume)
 
 
-def _run(store: JobStore, record: JobRecord, attempt: int, device,
+def fetch_command(job_id: str, store: JobStore) -> str:
+    """The command that fetches this job: with ``--store`` unless it is the default store,
+    which a plain ``qcompile fetch`` opens."""
+    command = f"qcompile fetch {job_id}"
+    if store.path == default_store_path():
+        return command
+    return f"{command} --store {shlex.quote(str(store.path))}"
+
+
+def _gone(owner: Owner) -> bool:
+    """Whether the process that claimed a job has certainly ended: no process on this host
+    has its pid, or the one that has it started at another time (the pid was reused) or is a
+    zombie. This very process is not running the job while it fetches it, so it counts as
+    gone too. Whatever cannot be checked is not gone: a process on another host, a live pid
+    whose start time was not recorded or cannot be read now."""
+    if owner.host != socket.gethostname():
+        return False
+    if owner.pid == os.getpid():
+        return True
+    try:
+        os.kill(owner.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # another user's process, alive
+    started = process_started(owner.pid)
+    return None not in (owner.started, started) and started != owner.started
+
+
+def _still_held(store: JobStore, record: JobRecord, wait: float) -> QCompileError:
+    """Why a fetch stopped waiting, and how to go on: wait longer, or take the job over."""
+    owner, command = record.owner, fetch_command(record.id, store)
+    if owner.host == socket.gethostname():
+        return QCompileError(
+            f"job {record.id} is still being run by {owner} (waited {wait:g} s); its results "
+            f"are stored when that process finishes, and `{command} --wait SECONDS` waits "
+            f"longer. If it is hung, stop it (kill {owner.pid}) and fetch again, or take the "
+            f"job over with `{command} --take-over` (while that process lives, both may "
+            "send it)")
+    return QCompileError(
+        f"job {record.id} was claimed by {owner}, which cannot be checked from "
+        f"{socket.gethostname()} (waited {wait:g} s); if it still runs there, its results are "
+        f"stored when it finishes (`{command} --wait SECONDS` waits longer). If it is gone, "
+        f"or this store was copied from {owner.host}, take the job over with "
+        f"`{command} --take-over`")
+
+
+def _stored_program(store: JobStore, record: JobRecord) -> Program:
+    """The program to run, once its stored options are checked too: a row changed outside
+    qcompile is reported before anything is claimed or sent."""
+    options = record.options
+    try:
+        _check_options(shots=options.get("shots"), seed=options.get("seed"),
+                       output=options.get("output"))
+    except QCompileError as err:
+        raise QCompileError(f"{store.path}: job {record.id}: the field 'options' cannot be "
+                            f"used ({err}; the row is damaged)") from None
+    try:
+        return parse_program(record.program)
+    except QCompileError as err:
+        raise QCompileError(f"{store.path}: job {record.id}: the field 'program' does not "
+                            f"parse (the row is damaged): {err}") from None
+
+
+def _run(store: JobStore, record: JobRecord, program: Program, attempt: int, device,
          resume: tuple[str, ...]) -> dict[str, np.ndarray]:
     for index, provider_id in enumerate(resume):  # the new attempt owns the re-attached ones
         store.add_provider_job(record.id, attempt, index, provider_id)
@@ -98,13 +173,12 @@ def _run(store: JobStore, record: JobRecord, attempt: int, device,
     options = record.options
     executor = DeviceExecutor(device, shots=options["shots"], transpile_seed=options["seed"],
                               resume=resume, on_submit=submitted)
-    program = parse_program(record.program)
     try:
         results = run_program(program, record.inputs, record.weights, seed=options["seed"],
                               execute=executor)
     except Exception as err:
         if _transient(err):
-            raise _kept(record.id, device, err) from None
+            raise _kept(store, record.id, device, err) from None
         store.store_failure(record.id, _describe(err))
         if isinstance(err, QCompileError) or _provider_error(err):
             raise QCompileError(f"job {record.id} failed on {device.name}: {err}") from None
@@ -119,12 +193,10 @@ def _transient(err: Exception) -> bool:
     return isinstance(err, (*TRANSIENT, Unreachable))
 
 
-def _kept(job_id: str, device, err: Exception) -> QCompileError:
-    """The error for a job left resumable: the executor's own message, or one saying so."""
-    if isinstance(err, QCompileError):
-        return err
+def _kept(store: JobStore, job_id: str, device, err: Exception) -> QCompileError:
+    """The error for a job left resumable, with the command that resumes it."""
     return QCompileError(f"job {job_id}: cannot reach {device.name} ({err}); the job is kept, "
-                         f"run `qcompile fetch {job_id}` to resume it")
+                         f"run `{fetch_command(job_id, store)}` to resume it")
 
 
 def _provider_error(err: Exception) -> bool:
@@ -167,22 +239,6 @@ def _check_runnable(program: Program, device) -> None:
                 raise QCompileError(f"circuit {circuit.name!r} needs {circuit.num_qubits} "
                                     f"qubits, but {device.name} has only "
                                     f"{device.num_qubits}")
-
-
-def _alive(owner: str | None) -> bool:
-    """Whether the process that claimed a job still runs (only knowable on this host)."""
-    if owner is None:
-        return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _pause_for_tests(point: str) -> None:

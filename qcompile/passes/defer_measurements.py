@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ir import (Barrier, Circuit, Const, Gate, IfElse, Measure, Operation, Program,
-                  QCompileError, Register, Reset, Unitary)
+                  QCompileError, Register, Reset, SetBits, Unitary)
 from ..ir.expr import Expr, fold, format_expr
 from ..ir.gates import controlled, controlled_base, with_controls
 from ..ir.ops import constant_matrix, qubits_of
@@ -197,6 +197,8 @@ class _Deferral:
             self.reset(op.qubit, controls, later(op.qubit))
         elif isinstance(op, IfElse):
             self.if_else(op, controls, depth)
+        elif isinstance(op, SetBits):
+            self.set_bits(op, controls)
         elif isinstance(op, Barrier):
             self.emit(remap(op, self.wire))
         else:
@@ -207,13 +209,28 @@ class _Deferral:
             self.touched.add(wire)
             self.source[clbit] = wire
             return
+        self.overwrite(clbit, controls, (wire, 1))
+
+    def set_bits(self, op: SetBits, controls) -> None:
+        for k, clbit in enumerate(op.clbits):
+            if op.value >> k & 1 or controls:
+                self.overwrite(clbit, controls, bool(op.value >> k & 1))
+            else:
+                self.source.pop(clbit, None)  # a bit on no wire is 0
+
+    def overwrite(self, clbit: int, controls, value: Control | bool) -> None:
+        """Move ``clbit`` to a fresh wire holding its old value where ``controls`` fail and,
+        where they hold, the state of the wire ``value`` names or the constant ``value``."""
         ancilla, old = self.fresh(), self.source.get(clbit)
         if controls and old is not None:  # the old value may itself be a control
             self.emit(Gate("cx", (old, ancilla)))
             old_and_controls = _conjoin(controls, (old, 1))
             if old_and_controls is not None:
                 self.emit(controlled_constant(Gate("x", (ancilla,)), old_and_controls))
-        self.emit(controlled_constant(Gate("x", (ancilla,)), (*controls, (wire, 1))))
+        if value is True:
+            self.emit(controlled_constant(Gate("x", (ancilla,)), controls))
+        elif value is not False:
+            self.emit(controlled_constant(Gate("x", (ancilla,)), (*controls, value)))
         self.source[clbit] = ancilla
 
     def reset(self, qubit: int, controls, used_later: bool) -> None:

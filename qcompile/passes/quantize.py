@@ -128,7 +128,8 @@ def bind_weight_scales(program: Program, weights: Mapping[str, np.ndarray]
     A scale weight is recognized by its use, ``quantize(div(W, scale))``: its value is the
     symmetric scale ``max |W| / (2**(bits-1) - 1)`` per row of ``W`` (shape ``[out, 1]``) or
     over all of ``W`` (shape ``[]``); an all-zero row gets scale 1, which quantizes it to 0
-    exactly. Call it again whenever ``W`` changes.
+    exactly. Call it again whenever ``W`` changes; a scale value already in ``weights`` is
+    replaced, since it is a function of ``W``.
     """
     out = dict(weights)
     for weight, scale, bits in _scale_uses(program):
@@ -142,6 +143,16 @@ def bind_weight_scales(program: Program, weights: Mapping[str, np.ndarray]
         largest = magnitude.max(axis=-1, keepdims=True) if scale.shape else magnitude.max()
         out[scale.name] = np.where(largest > 0, largest / (2 ** (bits - 1) - 1), 1.0)
     return out
+
+
+def weight_scales(program: Program) -> dict[str, str]:
+    """Scale weight → the weight it quantizes, for every scale that quantize-weights declared.
+
+    A caller binding weights gives values for the others only: these are computed from them
+    by :func:`bind_weight_scales`, so they are neither read from a file nor drawn at random
+    (random scales would quantize with a step that has nothing to do with the weights).
+    """
+    return {scale.name: weight.name for weight, scale, _ in _scale_uses(program)}
 
 
 def _scale_uses(program: Program):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from qiskit import ClassicalRegister, QuantumCircuit
 from qiskit.circuit import Gate as QiskitGate
-from qiskit.circuit import IfElseOp
+from qiskit.circuit import IfElseOp, Instruction
 from qiskit.passmanager import ConditionalController
 from qiskit.transpiler import CouplingMap, PassManager
 from qiskit.transpiler.passes import (ApplyLayout, EnlargeWithAncilla, FullAncillaAllocation,
@@ -26,7 +26,7 @@ from qiskit.transpiler.passes.layout.vf2_layout import VF2LayoutStopReason
 from ..ir import (Barrier, Circuit, Condition, Gate, IfElse, Measure, Operation, Program,
                   QCompileError, Register, Reset, Unitary)
 from ..ir.gates import is_symmetric
-from ..ir.ops import constant_matrix, qubits_of, walk
+from ..ir.ops import clbits_of, constant_matrix, qubits_of, walk
 from ..ir.rewrite import remap
 from .base import BlockPass, Pass, PropertySet, option, register_pass
 from .coupling import Coupling, parse_coupling
@@ -112,10 +112,13 @@ def _skeleton(circuit: Circuit) -> tuple[QuantumCircuit, dict[str, Operation]]:
                 if op.else_body:
                     with otherwise:
                         build(op.else_body, target)
-            else:
+            else:  # gates, and classical writes on their bits (which keeps their order)
                 name = f"op{len(originals)}"
                 originals[name] = op
-                target.append(QiskitGate(name, len(qubits), []), qubits)
+                clbits = [skeleton.clbits[c] for c in clbits_of(op)]
+                placeholder = (Instruction(name, 0, len(clbits), []) if clbits
+                               else QiskitGate(name, len(qubits), []))
+                target.append(placeholder, qubits, clbits)
 
     build(circuit.ops, skeleton)
     return skeleton, originals

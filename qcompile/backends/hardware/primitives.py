@@ -48,8 +48,7 @@ class RetryPolicy:
             except TRANSIENT as err:
                 if attempt == self.attempts:
                     raise Unreachable(f"{what} failed {self.attempts} times; last error: "
-                                        f"{err}. The job is kept; run `qcompile fetch` later "
-                                        "to try again") from None
+                                        f"{err}") from None
                 self.sleep(delay)
                 delay *= self.factor
         raise AssertionError("unreachable")

@@ -9,6 +9,9 @@ dL/dθ = Re⟨G| ∂U/∂θ |ψ⟩ for every angle θ of U; the chain rule
 circuit's inputs and weights, per sample or summed over the batch. Memory: three states,
 whatever the number of gates.
 
+Terminal measurements (:mod:`qcompile.ir.terminal`) are read-outs of the final state, so a
+circuit whose only measurements are terminal is differentiated here, as the unitary circuit
+before them with the read-out they leave (:func:`~qcompile.ir.terminal.measured_readout`).
 Mid-circuit measurement, reset and feed-forward make the map from angles to readout
 non-unitary, so such circuits go to :mod:`.param_shift` instead.
 """
@@ -21,40 +24,57 @@ from functools import lru_cache
 import numpy as np
 from numba import get_num_threads
 
-from ...ir import (GATES, Barrier, Circuit, Counts, ExpVal, Gate, IfElse, Measure,
-                   Probs, QCompileError, Reset, State, Unitary)
+from ...ir import (GATES, Barrier, Circuit, Counts, ExpVal, Gate, Probs, QCompileError, State,
+                   Unitary)
 from ...ir.expr import evaluate, is_constant
 from ...ir.gates import gate_matrix
-from ...ir.ops import constant_matrix, is_diagonal, walk
+from ...ir.ops import constant_matrix, is_diagonal
 from ...ir.program import Output
+from ...ir.terminal import dynamic_reason, measured_readout, split_terminal
 
 from . import plan
-from .batch_adjoint import angle_derivatives, circuit_blocks
+from .batch_adjoint import CHECKPOINT_BYTES, angle_derivatives, circuit_blocks
 from .bits import pauli_masks
 from .gate_angles import ParameterGradients, gate_derivative
 from .gradient_kernels import add_pauli_string, real_overlaps, serial_when_small
+from .memory import require
 from ..binding import bind_values
 from .simulate import checked_dtype, simulate
 from .steps import KernelStep, kernel_step
 
 
 def adjoint_vjp(circuit: Circuit, output: Output, values: Mapping[str, np.ndarray] | None,
-                cotangent: np.ndarray, *, dtype=np.complex128) -> dict[str, np.ndarray]:
+                cotangent: np.ndarray, *, dtype=np.complex128,
+                max_memory: int | str | None = None) -> dict[str, np.ndarray]:
     """d(Σ cotangent · simulate(circuit, output, values))/d values, one array per parameter.
 
     ``cotangent`` has the shape of the readout, ``(B, k)`` for ExpVal, ``(B, 2**m)`` for Probs,
     and ``(B, 2**n)`` complex for State (meaning ∂L/∂Re ψ + i ∂L/∂Im ψ). Each gradient has the
     shape of ``values[name]``: per sample for batched values, summed for shared ones.
+    ``max_memory`` as for :func:`.simulate.simulate`.
     """
-    reason = non_unitary_reason(circuit)
+    reason = dynamic_reason(circuit)
     if reason:
         raise QCompileError(f"adjoint differentiation of circuit {circuit.name!r} needs a "
-                            f"unitary circuit, but it has {reason}; use parameter-shift "
-                            f"(param_shift_vjp), which handles dynamic circuits")
+                            f"unitary circuit (terminal measurements aside), but it has "
+                            f"{reason}; use parameter-shift (param_shift_vjp), which handles "
+                            f"dynamic circuits")
+    circuit, terminal = split_terminal(circuit)
+    output = measured_readout(output, {m.qubit for m in terminal})
     binding = bind_values(circuit, values)
+    state_bytes = checked_dtype(dtype).itemsize << circuit.num_qubits
     if isinstance(output, (ExpVal, Probs)) and runs_whole_samples(circuit.num_qubits,
                                                                    binding.batch):
+        # Per thread: ψ, G, a spare G and the checkpoints of ψ.
+        threads = min(binding.batch, get_num_threads())
+        require(threads * (3 * state_bytes + CHECKPOINT_BYTES),
+                f"an adjoint gradient of {circuit.num_qubits} qubits × {threads} threads × "
+                f"3 states and checkpoints", max_memory, dtype=dtype)
         return _whole_sample_sweep(circuit, output, binding, cotangent, dtype)
+    # ψ, its private copy, the costate G and a scratch state per sample.
+    require(4 * binding.batch * state_bytes,
+            f"an adjoint gradient of {circuit.num_qubits} qubits × batch {binding.batch} × "
+            f"4 states", max_memory, dtype=dtype)
     with serial_when_small(binding.batch << circuit.num_qubits):
         # A private copy: the sweep un-applies gates from it in place.
         states = np.array(simulate(circuit, State(), values, dtype=dtype))
@@ -124,15 +144,6 @@ def _sweep(circuit, output, binding, cotangent, states, dtype) -> dict[str, np.n
             grads.add(angle, real_overlaps(costate, scratch))
         inverse.apply(costate)
     return grads.grads
-
-
-def non_unitary_reason(circuit: Circuit) -> str:
-    """What makes the circuit non-unitary (measurement, reset, feed-forward), or ''."""
-    for op in walk(circuit.ops):
-        if isinstance(op, (Measure, Reset, IfElse)):
-            return {Measure: "a mid-circuit measurement", Reset: "a reset",
-                    IfElse: "classical feed-forward (if/else)"}[type(op)]
-    return ""
 
 
 @lru_cache(maxsize=32)

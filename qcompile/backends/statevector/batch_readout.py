@@ -16,34 +16,45 @@ from numba import get_num_threads
 from ...ir import ExpVal, Probs
 from . import tape as tp
 from .bits import pauli_masks
-from .branches import Branch
+from .memory import require
 from .plan import Plan
 
 
+def held_states(batch: int) -> int:
+    """How many of the batch's states :func:`evaluate_unitary` holds at a time."""
+    return min(batch, max(1, get_num_threads()))
+
+
 def evaluate_unitary(plan: Plan | None, num_qubits: int, batch: int, output: ExpVal | Probs,
-                     dtype, expectation, marginal) -> np.ndarray:
+                     dtype, expectation, marginal, max_memory=None, reserve: int = 0
+                     ) -> np.ndarray:
     """``output`` for every sample of a circuit whose whole body is ``plan`` (None: no
-    gates). ``expectation(observable, branches)`` and ``marginal(probabilities, qubits)`` are
-    the state-based read-outs used for large states, chunk by chunk."""
+    gates). ``expectation(observable, states)`` and ``marginal(probabilities, qubits)`` (per
+    row of states) are the read-outs used for large states, chunk by chunk. The states held at a
+    time and ``reserve`` bytes (the read-out's) are checked against ``max_memory``."""
     real = np.dtype(dtype).type(0).real.dtype
     qubits = tuple(output.qubits or range(num_qubits)) if isinstance(output, Probs) else ()
     clusters = plan.clusters if plan is not None else ()
+    held = held_states(batch)
+    what = f"{num_qubits} qubits × batch {batch}"
+    if held < batch:
+        what += f" ({held} states at a time)"
+    require(held * np.dtype(dtype).itemsize * 2 ** num_qubits, what, max_memory, dtype=dtype,
+            reserve=reserve)
     if len(clusters) <= 1 and (not clusters or np.array_equal(clusters[0].qubits,
                                                               np.arange(num_qubits))):
         return _in_kernel(plan, clusters, num_qubits, batch, output, qubits, real).astype(real)
     width = len(output.observables) if isinstance(output, ExpVal) else 2 ** len(qubits)
     out = np.zeros((batch, width), dtype=real)
-    chunk = max(1, get_num_threads())
-    states = np.empty((min(chunk, batch), 2 ** num_qubits), dtype=dtype)
-    for first in range(0, batch, chunk):
-        part = states[:min(chunk, batch - first)]
+    states = np.empty((held, 2 ** num_qubits), dtype=dtype)
+    for first in range(0, batch, held):
+        part = states[:min(held, batch - first)]
         part[:] = 0
         part[:, 0] = 1
-        plan.apply(part, first)
+        plan.apply(part, samples=np.arange(first, first + len(part)))
         if isinstance(output, ExpVal):
-            branch = [Branch((), part)]
             for column, observable in enumerate(output.observables):
-                out[first:first + len(part), column] = expectation(observable, branch)
+                out[first:first + len(part), column] = expectation(observable, part)
         else:
             out[first:first + len(part)] = marginal(part.real ** 2 + part.imag ** 2, qubits)
     return out

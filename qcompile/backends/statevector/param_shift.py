@@ -30,7 +30,8 @@ from .simulate import simulate
 
 def param_shift_vjp(circuit: Circuit, output: Output,
                     values: Mapping[str, np.ndarray] | None, cotangent: np.ndarray, *,
-                    dtype=np.complex128) -> dict[str, np.ndarray]:
+                    dtype=np.complex128, max_memory: int | str | None = None
+                    ) -> dict[str, np.ndarray]:
     """d(Σ cotangent · simulate(circuit, output, values))/d values by parameter shifts.
 
     Same contract as :func:`.adjoint.adjoint_vjp` for ExpVal and Probs readouts.
@@ -40,7 +41,7 @@ def param_shift_vjp(circuit: Circuit, output: Output,
                             f"{type(output).__name__.lower()} (circuit {circuit.name!r})")
     binding = bind_values(circuit, values)
     with serial_when_small(binding.batch << circuit.num_qubits):
-        readout = simulate(circuit, output, values, dtype=dtype)
+        readout = simulate(circuit, output, values, dtype=dtype, max_memory=max_memory)
         weights = as_cotangent(cotangent, readout.shape, f"the {type(output).__name__.lower()} "
                                f"readout of circuit {circuit.name!r}")
         grads = ParameterGradients(binding)
@@ -49,7 +50,8 @@ def param_shift_vjp(circuit: Circuit, output: Output,
             for coefficient, shift in GATES[gate.name].angles[index].shift_rule:
                 plus, minus = (simulate(circuit.with_ops(_shifted(circuit.ops, occurrence,
                                                                   sign * shift)),
-                                        output, values, dtype=dtype) for sign in (1, -1))
+                                        output, values, dtype=dtype, max_memory=max_memory)
+                               for sign in (1, -1))
                 d_angle += coefficient * np.sum(weights * (plus - minus), axis=1)
             grads.add(gate.params[index], d_angle)
     return grads.grads

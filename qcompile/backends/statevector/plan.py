@@ -236,9 +236,14 @@ class Plan:
     shared: np.ndarray
     per_sample: np.ndarray  # (B, K), or (1, 1) when nothing is per sample
 
-    def apply(self, states: np.ndarray, first_sample: int = 0) -> None:
+    def apply(self, states: np.ndarray, rows: np.ndarray | None = None,
+              samples: np.ndarray | None = None) -> None:
+        """Run on the ``rows`` of ``states`` (default: all), row ``rows[t]`` with the
+        per-sample coefficients of batch sample ``samples[t]`` (default: its row number)."""
+        rows = np.arange(states.shape[0]) if rows is None else rows
+        samples = rows if samples is None else samples
         for cluster in self.clusters:
-            tp.run_cluster(states, first_sample, cluster.qubits, cluster.tape, self.shared,
+            tp.run_cluster(states, rows, samples, cluster.qubits, cluster.tape, self.shared,
                            self.per_sample)
 
 

@@ -2,9 +2,9 @@
 
 Compiling settles everything that does not depend on parameter values (which kernel each
 gate uses, its qubits, the matrices of constant gates), so a training loop only evaluates
-the symbolic angles of each batch. Measurement, reset and conditionals stay as steps of
-their own for :mod:`.branches` to run. Later optimizations (gate fusion, gradients) rewrite
-this step list rather than the simulator loop.
+the symbolic angles of each batch. Measurement, reset, classical writes and conditionals
+stay as steps of their own for :mod:`.branches` to run. Later optimizations (gate fusion,
+gradients) rewrite this step list rather than the simulator loop.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Union
 
 import numpy as np
 
-from ...ir import Barrier, Circuit, Condition, Gate, IfElse, Measure, QCompileError, Reset
+from ...ir import (Barrier, Circuit, Condition, Gate, IfElse, Measure, QCompileError, Reset,
+                   SetBits)
 from ...ir import Unitary, verify_circuit
 from ...ir.expr import evaluate
 from ...ir.gates import GATES, gate_matrix
@@ -85,7 +86,7 @@ class Conditional:
     else_steps: tuple[Step, ...]
 
 
-Step = Union[KernelStep, SymbolicGate, Measure, Reset, Conditional]
+Step = Union[KernelStep, SymbolicGate, Measure, Reset, SetBits, Conditional]
 
 
 @lru_cache(maxsize=64)
@@ -103,7 +104,7 @@ def _lower(ops, dtype) -> tuple[Step, ...]:
             matrix = constant_matrix(op)
             steps.append(SymbolicGate(op) if matrix is None else
                          kernel_step(op.qubits, matrix, is_diagonal(op), dtype))
-        elif isinstance(op, (Measure, Reset)):
+        elif isinstance(op, (Measure, Reset, SetBits)):
             steps.append(op)
         elif isinstance(op, IfElse):
             steps.append(Conditional(op.condition, _lower(op.then_body, dtype),

@@ -197,21 +197,23 @@ def run_tape(re, im, tape, shared, per_sample_row, scratch):
 
 
 @njit(cache=True, parallel=True)
-def run_cluster(states, first_sample, qubits, tape, shared, per_sample):
-    """Run ``tape`` on every sample of ``states`` (``(T, 2**n)``, samples ``first_sample ..``
-    of the batch) over the cluster's ``qubits`` (local bit k is ``qubits[k]``)."""
-    batch, size = states.shape
+def run_cluster(states, rows, samples, qubits, tape, shared, per_sample):
+    """Run ``tape`` on the ``rows`` of ``states`` (``(T, 2**n)``; row ``rows[t]`` is a state of
+    batch sample ``samples[t]``) over the cluster's ``qubits`` (local bit k is
+    ``qubits[k]``)."""
+    size = states.shape[1]
     local_size = 1 << qubits.size
     outer = size // local_size
     offsets = column_offsets(qubits)
     ordered = np.sort(qubits)
-    # Work items: (sample, slice of outer indices); enough slices to occupy every thread.
+    # Work items: (row, slice of outer indices); enough slices to occupy every thread.
     slices = min(outer, 64)
     per_slice = outer // slices
-    for work in prange(batch * slices):
+    for work in prange(rows.size * slices):
         t = work // slices
         first = (work - t * slices) * per_slice
-        row = per_sample[0 if per_sample.shape[0] == 1 else first_sample + t]
+        r = rows[t]
+        row = per_sample[0 if per_sample.shape[0] == 1 else samples[t]]
         re = np.empty(local_size)
         im = np.empty(local_size)
         scratch = scratch_for(tape, local_size)
@@ -220,11 +222,11 @@ def run_cluster(states, first_sample, qubits, tape, shared, per_sample):
             for q in ordered:
                 base = insert_zero_bit(base, q)
             for j in range(local_size):
-                value = states[t, base + offsets[j]]
+                value = states[r, base + offsets[j]]
                 re[j], im[j] = value.real, value.imag
             run_tape(re, im, tape, shared, row, scratch)
             for j in range(local_size):
-                states[t, base + offsets[j]] = complex(re[j], im[j])
+                states[r, base + offsets[j]] = complex(re[j], im[j])
 
 
 def split_product_prefix(tape: np.ndarray, num_qubits: int) -> tuple[np.ndarray, np.ndarray]:

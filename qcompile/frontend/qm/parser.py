@@ -9,6 +9,11 @@ expressions over the circuit's parameters, and an applied ``gate`` definition is
 body is evaluated with its parameters bound to the arguments and its qubit names to the
 circuit's qubits. Every user mistake is a :class:`QCompileError`
 pointing at ``file:line:col`` with the source line and a caret.
+
+Unrolling is bounded before it runs (:mod:`qcompile.frontend.limits`): loop counts, every
+statement run and every gate applied are spent from one budget per model, gate definitions
+nest at most ``MAX_GATE_NESTING`` deep, and numbers and angle expressions no circuit can hold
+(infinite, too large, too long to write out) are refused where they are computed.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from ...ir.expr import UNARY_FUNCTIONS, Expr, Unary
 from ...ir.tensor_ops import TENSOR_OPS
 from .. import builder as qb
 from ..lark_syntax import Grammar
+from ..limits import (MAX_BITS, MAX_GATE_NESTING, Budget, ExpressionSizes, power,
+                      unrepresentable)
 from ..observables import TERMINALS, lower_observable
 from ..templates import TEMPLATES
 
@@ -51,6 +58,8 @@ FUNCTIONS = tuple(f for f in UNARY_FUNCTIONS if f != "neg")
 _BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "mod": "%"}
 #: Statements a gate definition may not hold: gates are unitary.
 _NON_UNITARY = {"measure": "measure", "reset": "reset", "if_stmt": "if"}
+#: Elements of one declared tensor (its symbols are built for every circuit taking it).
+MAX_TENSOR_ELEMENTS = 2**20
 _MODEL_HEADER = re.compile(r"(?:\s|#[^\n]*)*model[ \t]+[A-Za-z_]\w*[ \t]*(?:[;#\r\n]|$)")
 
 
@@ -77,10 +86,12 @@ class _GateDef:
 
 @dataclass(frozen=True)
 class _GateScope:
-    """While a gate's body is inlined: which gate, and the circuit qubit of each qubit name."""
+    """While a gate's body is inlined: which gate, the circuit qubit of each qubit name, and
+    how many gate bodies are being inlined (this one included)."""
 
     gate: _GateDef
     qubits: dict[str, int]
+    depth: int
 
 
 class _Lowering:
@@ -92,6 +103,8 @@ class _Lowering:
         self.circuits: dict[str, qb.CircuitBuilder] = {}
         self.gates: dict[str, _GateDef] = {}
         self.scope: _GateScope | None = None  # set while a gate body is inlined
+        self.budget = Budget(self.error)
+        self.sizes = ExpressionSizes()
 
     # -- locations
     def locate(self, node) -> tuple[int, int]:
@@ -119,7 +132,11 @@ class _Lowering:
         returned = False
         for stmt in statements:
             with self.at(stmt):
-                getattr(self, stmt.data)(stmt)
+                try:
+                    getattr(self, stmt.data)(stmt)
+                except RecursionError:  # each nesting is bounded, but not all of them at once
+                    raise self.error("this statement nests too deeply (loops, gate definitions "
+                                     "and expressions inside one another)", stmt) from None
             returned |= stmt.data == "return_stmt"
         if not returned:
             raise self.error(f"model {self.model.name!r} has no return statement", header)
@@ -182,9 +199,24 @@ class _Lowering:
                     raise self.error(f"{str(qubit)!r} is a single qubit of gate "
                                      f"{gate.name!r}; write it without an index", index)
 
-    @staticmethod
-    def shape(tree: Tree | None) -> tuple[int, ...]:
-        return () if tree is None else tuple(int(t) for t in tree.children)
+    def shape(self, tree: Tree | None) -> tuple[int, ...]:
+        if tree is None:
+            return ()
+        sizes = tuple(self.bounded(t, MAX_TENSOR_ELEMENTS, "size") for t in tree.children)
+        if math.prod(sizes) > MAX_TENSOR_ELEMENTS:
+            raise self.error(f"shape {list(sizes)} has {math.prod(sizes):,} elements; at most "
+                             f"{MAX_TENSOR_ELEMENTS:,} are supported", tree)
+        return sizes
+
+    def bounded(self, token: Token, limit: int, what: str) -> int:
+        """An integer literal of at most ``limit``, judged by its number of digits first
+        (``int`` of thousands of digits is slow)."""
+        digits = token.lstrip("0")
+        if len(digits) > len(str(limit)) or int(token) > limit:
+            shown = token if len(token) <= 20 else f"{token[:8]}...({len(token)} digits)"
+            raise self.error(f"{what} {shown} is too large; at most {limit:,} is supported",
+                             token)
+        return int(token)
 
     def circuit_def(self, tree: Tree) -> None:
         name, *params, qubits, bits, body = tree.children
@@ -201,7 +233,9 @@ class _Lowering:
             else:
                 specs.append((str(pname), self.shape(shape)))
         with self.at(name):
-            circuit = self.model.circuit(str(name), int(qubits), int(bits or 0), specs)
+            circuit = self.model.circuit(
+                str(name), self.bounded(qubits, MAX_BITS, "qubit count"),
+                0 if bits is None else self.bounded(bits, MAX_BITS, "bit count"), specs)
         env = {p: circuit.param(p) for p in circuit.params}
         self.block(body, circuit, env)
         self.circuits[str(name)] = circuit
@@ -356,8 +390,10 @@ class _Lowering:
 
     # -- circuit bodies
     def block(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:
+        """Run a block's statements; each run of a statement is spent from the budget."""
         for stmt in tree.children:
             if stmt is not None:
+                self.budget.spend(1, "this statement", stmt)
                 with self.at(stmt):
                     getattr(self, "q_" + stmt.data)(stmt, circuit, env)
 
@@ -373,6 +409,7 @@ class _Lowering:
             params = [self.expr(p, env) for p in positional]
             qubit_lists = [self.qubits(q, circuit, env) for q in qargs.children]
             if GATES[op].num_qubits == 1 and len(qubit_lists) == 1:
+                self.budget.spend(len(qubit_lists[0]), f"gate {op!r} on every qubit", tree)
                 for q in qubit_lists[0]:  # `h q` applies h to every qubit
                     circuit.gate(op, (q,), params)
             else:
@@ -405,6 +442,10 @@ class _Lowering:
                              f"defined as {usage}", tree)
         if qargs is None:
             raise self.error(f"gate {gate.name!r} needs qubits; it is defined as {usage}", tree)
+        depth = 1 if self.scope is None else self.scope.depth + 1
+        if depth > MAX_GATE_NESTING:
+            raise self.error(f"gate {gate.name!r} is inlined {depth - 1} levels deep in other "
+                             f"gates; at most {MAX_GATE_NESTING} are supported", tree)
         values = dict(zip(gate.params, (self.expr(p, env) for p in positional)))
         qubit_lists = [self.qubits(q, circuit, env) for q in qargs.children]
         if len(gate.qubits) == 1 and len(qubit_lists) == 1:
@@ -419,17 +460,21 @@ class _Lowering:
                 raise self.error(f"qubit q[{repeated[0]}] is given twice to gate "
                                  f"{gate.name!r}", qargs)
         for qubits in targets:
-            with self.inlining(gate, dict(zip(gate.qubits, qubits)), tree):
+            with self.inlining(_GateScope(gate, dict(zip(gate.qubits, qubits)), depth), tree):
                 self.block(gate.body, circuit, values)
 
     @contextmanager
-    def inlining(self, gate: _GateDef, qubits: dict[str, int], use: Tree) -> Iterator[None]:
-        """Evaluate a gate body on ``qubits``; errors inside it also name where it was
-        applied, since the same body is inlined at every use."""
-        outer, self.scope = self.scope, _GateScope(gate, qubits)
+    def inlining(self, scope: _GateScope, use: Tree) -> Iterator[None]:
+        """Evaluate a gate body in ``scope``; errors inside it also name where it was
+        applied in the circuit (the outermost application, when gates are inlined inside
+        one another), since the same body is inlined at every use."""
+        gate = scope.gate
+        outer, self.scope = self.scope, scope
         try:
             yield
         except QCompileError as err:
+            if outer is not None:
+                raise
             line, column = self.locate(use)
             raise type(err)(f"{err.message} (in gate {gate.name!r} applied at "
                             f"{self.filename}:{line}:{column})",
@@ -449,12 +494,15 @@ class _Lowering:
         qubits, bits = self.qubits(qarg, circuit, env), self.bits(carg, circuit, env)
         if len(qubits) != len(bits):
             raise self.error(f"measuring {len(qubits)} qubit(s) into {len(bits)} bit(s)", tree)
+        self.budget.spend(len(qubits), f"measuring {len(qubits)} qubit(s)", tree)
         for q, c in zip(qubits, bits):
             circuit.measure(q, c)
 
     def q_reset(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:
         for arg in tree.children[0].children:
-            for q in self.qubits(arg, circuit, env):
+            qubits = self.qubits(arg, circuit, env)
+            self.budget.spend(len(qubits), f"resetting {len(qubits)} qubit(s)", arg)
+            for q in qubits:
                 circuit.reset(q)
 
     def q_barrier(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:
@@ -471,7 +519,8 @@ class _Lowering:
             raise self.error("a condition on a whole register needs a value: if (c == 3)",
                              carg)
         with self.at(value if value is not None else carg):
-            with circuit.if_test(bits, 1 if value is None else int(value)):
+            with circuit.if_test(bits, 1 if value is None
+                                 else self.bounded(value, 2 ** MAX_BITS, "value")):
                 self.block(then_block, circuit, env)
         if else_block is not None:
             with circuit.else_():
@@ -482,12 +531,16 @@ class _Lowering:
         if str(var) in env:
             raise self.error(f"loop variable {str(var)!r} shadows a name already in use", var)
         start, stop = self.integer(low, env), self.integer(high, env)
+        count = max(stop - start, 0)
+        self.budget.spend(count, f"this for loop of {count:,} iterations", tree)
         for i in range(start, stop):
             self.block(body, circuit, {**env, str(var): i})
 
     def q_repeat_stmt(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:
         count, body = tree.children
-        for _ in range(self.integer(count, env)):
+        times = self.integer(count, env)
+        self.budget.spend(max(times, 0), f"this repeat of {times:,} iterations", tree)
+        for _ in range(times):
             self.block(body, circuit, env)
 
     def qubits(self, qarg: Tree, circuit: qb.CircuitBuilder, env: dict) -> list[int]:
@@ -531,7 +584,7 @@ class _Lowering:
             kind = tree.data
             if kind == "number":
                 text = str(tree.children[0])
-                return int(text) if text.isdigit() else float(text)
+                return self.checked(int(text) if text.isdigit() else float(text), tree)
             if kind == "name":
                 return self.lookup(tree.children[0], env)
             if kind == "index":
@@ -547,13 +600,23 @@ class _Lowering:
                 except ValueError:
                     raise self.error("list elements have different shapes", tree) from None
             if kind == "neg":
-                return _negate(self.expr(tree.children[0], env))
+                return self.checked(_negate(self.expr(tree.children[0], env)), tree)
             if kind in _BINARY:
                 a, b = (self.expr(c, env) for c in tree.children)
-                return _binary(_BINARY[kind], a, b)
+                return self.checked(_binary(_BINARY[kind], a, b), tree)
             if kind == "call":
-                return self.function(tree, env)
+                return self.checked(self.function(tree, env), tree)
             raise self.error(f"{_PHRASES.get(kind, kind)} is not allowed here", tree)
+
+    def checked(self, value, tree):
+        """A computed value, unless some element is no number or expression a circuit can
+        hold (:func:`~qcompile.frontend.limits.unrepresentable`, an expression too large)."""
+        for element in value.flat if isinstance(value, np.ndarray) else (value,):
+            problem = (self.sizes.too_large(element) if isinstance(element, Expr)
+                       else unrepresentable(element))
+            if problem is not None:
+                raise self.error(problem, tree)
+        return value
 
     def lookup(self, token: Token, env: dict):
         name = str(token)
@@ -619,7 +682,7 @@ def _modulo(x, y):
 
 
 _OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-              "**": operator.pow, "%": _modulo}
+              "**": power, "%": _modulo}
 
 
 def _binary(op: str, a, b):
