@@ -25,8 +25,9 @@ from scipy.stats import unitary_group
 from qcompile.backends.qasm3 import emit_qasm3
 from qcompile.backends.qiskit_circuit import to_qiskit
 from qcompile.ir import (GATES, Binary, Circuit, Condition, Const, Gate, IfElse, Measure, Param,
-                         QCompileError, Register, Symbol, Unary, Unitary)
+                         QCompileError, Register, SetBits, Symbol, Unary, Unitary)
 from qcompile.ir.expr import evaluate
+from qcompile.ir.ops import walk
 
 
 def load(text: str) -> QuantumCircuit:
@@ -243,6 +244,8 @@ def test_dynamic_circuits_sample_the_reference_distribution(rng):
     for k in range(100):
         circuit = random_circuit(rng, num_qubits=1 + k % 3, length=14, dynamic=True,
                                  num_clbits=1 + k % 3)
+        if any(isinstance(op, SetBits) for op in walk(circuit.ops)):
+            continue  # Qiskit's importer has no classical assignment (test_braket_consumer)
         circuits.append(_split_registers(circuit) if k % 2 and circuit.num_clbits > 1
                         else circuit)
     texts = [emit_qasm3(c) for c in circuits]

@@ -310,10 +310,6 @@ for int i in [0:1] {
 
 
 @pytest.mark.parametrize("body, message", [
-    ("def f(qubit a) -> bit { bit b; b = measure a; bit c; return c; }",
-     "returns a value computed at run time"),
-    ("def f(qubit a) -> bit { bit b; if (b) x a; b = measure a; return b; }",
-     "returns a value computed at run time"),
     ("def f(qubit a) -> bit { return measure a; }\nf(q[0]);", "must be assigned"),
     ("def f(qubit a) { x a; }\nbit r = f(q[0]);", "returns nothing"),
     ("def f(qubit[2] a) { x a; }\nf(q[0]);", r"argument 'a' is 2 qubit\(s\), got 1"),

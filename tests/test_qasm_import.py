@@ -99,13 +99,14 @@ EXAMPLE_OUTCOMES = {
     "gateteleport.qasm": (6, 1, "extern"),
     "inverseqft1.qasm": None,
     "inverseqft2.qasm": None,
-    "ipe.qasm": (26, 15, "'c' has no value known at compile time"),
-    "msd.qasm": (87, 3, "while loops"),
+    "ipe.qasm": None,
+    # The example's distill subroutine indexes scratch[3] of a 3-qubit argument.
+    "msd.qasm": (48, 14, "index 3 is out of range"),
     "qec.qasm": None,
     "qft.qasm": None,
     "qpt.qasm": None,
     "rb.qasm": None,
-    "rus.qasm": (27, 16, "bits can only start as 0"),
+    "rus.qasm": None,
     "scqec.qasm": (16, 1, "extern"),
     "t1.qasm": (6, 1, "duration"),
     "teleport.qasm": None,
@@ -152,6 +153,8 @@ def test_openqasm3_example(path):
                                         if not isinstance(op, (Measure, Reset)))
         assert abs(_statevector(to_qiskit(unitary_part))[2 + 2 ** 9]) ** 2 > 1 - 1e-9
         return
+    if path.name in ("ipe.qasm", "rus.qasm"):
+        return  # run-time classical code: test_qasm_classical.py checks their distributions
     if path.name == "varteleport.qasm":
         # Ten Bell pairs, each teleportation's two bits in a register of its own (declared
         # in the loop body); the subroutines are inlined.
@@ -412,21 +415,21 @@ def test_barrier_without_operands_covers_every_qubit():
     ("qubit q;\nh r;", 4, 3, "undeclared identifier 'r'"),
     ("qubit[2] q;\nh q[2];", 4, 5, "index 2 is out of range"),
     ("qubit[2] q;\ncx q[0], q[0];", 4, 1, "same qubit twice"),
-    ("qubit q;\ndefcal x $0 { }", 4, 1, "defcal"),
+    ("defcal x $0 { }", 3, 1, "defcal"),
     ("qubit q;\ncal { }", 4, 1, "cal blocks"),
     ("extern f(int) -> int;", 3, 1, "extern"),
-    ("qubit q;\nbit c;\nwhile (c == 0) { c = measure q; }", 5, 1, "while loops"),
     ("qubit q;\nbox { x q; }", 4, 1, "box"),
     ("qubit q;\ndelay[100ns] q;", 4, 1, "delay"),
     ("stretch s;", 3, 1, "stretch"),
-    ("def f(qubit a) { x a; }", 3, 1, "def subroutines"),
-    ("int x = 1;\nx = 2;", 4, 1, "classical assignment"),
-    ("int n;\nqubit q;\nrx(n) q;", 5, 4, "'n' has no value known at compile time"),
-    ('include "mylib.inc";', 3, 1, "unknown include file 'mylib.inc'"),
+    ("def f(qubit a) { x a; }\ndef f(qubit a) { }", 4, 1, "'f' is already defined"),
+    ("qubit q;\nq = 2;", 4, 1, "expected a bit operand"),
+    ("int[1] n;\nqubit q;\nn = measure q;\nfor int i in [0:n] { }", 6, 17,
+     "known only at run time"),
+    ('include "mylib.inc";', 3, 1, "include file 'mylib.inc' not found"),
     ("qubit[2] q;\nfor int i in [0:2] { x q[i]; }", 4, 26, "index 2 is out of range"),
     ("input float a;\nqubit[2] q;\nctrl @ ctrl @ rx(a) q[0], q[1], q[1];", 5, 1, "symbolic"),
     ("input float a;\nqubit q;\npow(0.5) @ rx(a) q;", 5, 1, "symbolic"),
-    ("qubit q;\nx $0;", 4, 3, "physical qubit '$0'"),
+    ("qubit q;\nx $0;", 3, 1, "uses physical qubits ($0 at line 4)"),
     ("qubit q;\nmeasure q;", 4, 1, "needs a target bit"),
     ("gate g a { g a; }\nqubit q;\ng q;", 3, 12, "defined in terms of itself"),
     ("gate g a { measure a; }\nqubit q;\ng q;", 3, 12, "non-unitary"),
