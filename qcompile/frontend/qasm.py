@@ -330,6 +330,7 @@ class _Importer:
                 return
             if not self._truth(node.while_condition):
                 return
+            self._budget.spend(1, "this while loop's iterations", node)
             self._scoped(node.block, ops, {})
         raise self._error(f"this while loop runs more than {MAX_STATIC_ITERATIONS} "
                           "iterations at compile time", node)
@@ -370,7 +371,7 @@ class _Importer:
             out: list = []
             self._apply_gate(node, name, arguments, qubits, out)
             return out
-        ops.extend(self._decided(bits, gates))
+        ops.extend(self._decided(bits, gates, node))
 
     def _SubroutineDefinition(self, node, ops):
         name = node.name.name
@@ -406,7 +407,9 @@ class _Importer:
         self._measure(node.measure, node.target, ops)
 
     def _QuantumReset(self, node, ops):
-        ops.extend(Reset(q) for q in self._operand(node.qubits, "qubit").indices)
+        qubits = self._operand(node.qubits, "qubit").indices
+        self._budget.spend(len(qubits), "reset", node)
+        ops.extend(Reset(q) for q in qubits)
 
     def _QuantumBarrier(self, node, ops):
         if node.qubits:
@@ -460,9 +463,10 @@ class _Importer:
                 self.assumed.pop(b, None)
         return results
 
-    def _decided(self, bits: tuple[int, ...], build) -> tuple:
+    def _decided(self, bits: tuple[int, ...], build, node) -> tuple:
         """The operations ``build()`` returns for each value of ``bits``, each under a
         decision on them."""
+        self._budget.spend(1 << len(bits), "a decision on run-time bits", node)
         return switch(bits, [tuple(ops) for ops in self._each_value(bits, build)])
 
     def _unknown_bits(self, *nodes) -> tuple[int, ...]:
@@ -543,6 +547,7 @@ class _Importer:
             pattern = encode_value(self.evaluator.number(value))
             return pattern, self._setting(target, pattern)
         bits = self._unknown_bits(value)
+        self._budget.spend(1 << len(bits), "this assignment's cases", value)
         patterns, leaves = zip(*self._each_value(bits, one_value))
         ops.extend(switch(bits, leaves))
         written(self.bit_state, target, patterns)
@@ -844,6 +849,7 @@ class _Importer:
                               node)
         if subroutine.name in self.expanding:
             raise self._error(f"subroutine '{subroutine.name}' calls itself", node)
+        self._budget.spend(len(definition.body), f"subroutine '{subroutine.name}'", node)
         bindings = {declared.name.name: self._argument(declared, given, node)
                     for declared, given in zip(definition.arguments, arguments)}
         body = list(definition.body)
@@ -957,6 +963,7 @@ class _Importer:
         if len(qubits.indices) != len(target.indices):
             raise self._error(f"cannot measure {len(qubits.indices)} qubit(s) into "
                               f"{len(target.indices)} bit(s)", measurement)
+        self._budget.spend(len(target.indices), "measure", measurement)
         ops.extend(Measure(q, c) for q, c in zip(qubits.indices, target.indices))
         self.bit_state.update(dict.fromkeys(target.indices))
 
