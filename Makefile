@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/qcompile run zoo:zz-vqc -O2 --inputs examples/zz_vqc_inputs.csv --seed 7
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check qcompile tests benchmarks

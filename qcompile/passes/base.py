@@ -19,6 +19,7 @@ mistake, so no pass validates its options by hand.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import types
 import typing
@@ -83,6 +84,13 @@ def _check_option(pass_name: str, field: dataclasses.Field, kind, value):
     return value
 
 
+@functools.cache
+def _option_types(cls: type) -> dict[str, object]:
+    """A pass class's resolved annotations (once per class: resolving the string annotations
+    costs more than the rest of building a pass, and a preset builds a dozen per compile)."""
+    return typing.get_type_hints(cls)
+
+
 class Pass(ABC):
     """A named step of a pipeline; ``name`` and ``description`` are set by registration."""
 
@@ -91,7 +99,7 @@ class Pass(ABC):
 
     def __post_init__(self):
         """Check every option of a dataclass pass against its type and :func:`option`."""
-        hints = typing.get_type_hints(type(self))
+        hints = _option_types(type(self))
         for field in dataclasses.fields(self):
             value = _check_option(self.name or type(self).__name__, field, hints[field.name],
                                   getattr(self, field.name))

@@ -74,20 +74,21 @@ class CommuteCancel(BlockPass):
         """The latest earlier node that ``op`` can move back to and cancels or merges with."""
         found: set[int] | None = None
         qubits = set(op.qubits)  # a partner acts on exactly these
+        width, lookback, before = len(qubits), self.lookback, dag.before
         for wire in dag.wires(node):
             reachable = set()
-            other, steps = dag.before(node, wire), 0
-            while other is not None and steps < self.lookback:
+            other, steps = before(node, wire), 0
+            while other is not None and steps < lookback:
                 candidate = current[other]
                 if (isinstance(candidate, (Gate, Unitary))
-                        and len(candidate.qubits) == len(qubits)
+                        and len(candidate.qubits) == width
                         and qubits.issuperset(candidate.qubits)
                         and (cancels(candidate, op)
                              or merged_rotation(candidate, op) is not None)):
                     reachable.add(other)
                 if not commutes(candidate, op):
                     break
-                other, steps = dag.before(other, wire), steps + 1
+                other, steps = before(other, wire), steps + 1
             found = reachable if found is None else found & reachable
             if not found:
                 return None

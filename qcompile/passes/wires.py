@@ -18,7 +18,11 @@ def relabel_qubit_outputs(program: Program, final_wire: Mapping[str, Sequence[in
     ExpVal and Probs read the new wires directly. A statevector is reordered after the call
     when the qubits end on distinct wires and every other wire is back in |0> (swaps elided,
     routing); otherwise it covers every wire of the rewritten circuit, as its width says.
+    The program itself when no call moves (so a pass that changed nothing returns its input,
+    and a fixed-point loop can see that).
     """
+    if not any(isinstance(s, QuantumCall) and s.circuit in final_wire for s in program.body):
+        return program
     taken = {d.name for d in program.inputs + program.weights} | {
         s.result for s in program.body}
     body = []
