@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from rich.console import Console
 
 from . import compile as compiler_benchmark
+from . import cutting as cutting_benchmark
 from .harness import (as_markdown, as_table, generated_section, run_all, timing_note,
                       update_document)
 from .peers import RUNNERS
@@ -17,6 +19,8 @@ from .workloads import workloads
 DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 #: The name ``--only`` selects the compiler benchmark by (the workloads are the simulator's).
 COMPILE = "compile"
+#: ... and the circuit-cutting benchmark.
+CUT = "cut"
 
 
 def main(argv=None) -> int:
@@ -25,7 +29,8 @@ def main(argv=None) -> int:
                         help="tiny sizes, one timed run: a smoke test (never writes the docs)")
     parser.add_argument("--only", action="append", metavar="NAME",
                         help=f"run only workloads whose name contains NAME (repeatable); "
-                             f"'{COMPILE}': the compiler benchmark")
+                             f"'{COMPILE}': the compiler benchmark, '{CUT}': the cutting "
+                             f"benchmark")
     parser.add_argument("--runner", action="append", choices=list(RUNNERS),
                         help="run only these simulators (qcompile is always the reference)")
     parser.add_argument("--repeats", type=int, default=None,
@@ -37,14 +42,17 @@ def main(argv=None) -> int:
     console = Console() if sys.stdout.isatty() else Console(width=160)
     chosen = [w for w in workloads(args.quick) if _selected(w.name, args.only)]
     run_compiler = _selected(COMPILE, args.only)
-    if not chosen and not run_compiler:
-        names = [w.name for w in workloads(args.quick)] + [COMPILE]
+    run_cutting = _selected(CUT, args.only)
+    if not chosen and not run_compiler and not run_cutting:
+        names = [w.name for w in workloads(args.quick)] + [COMPILE, CUT]
         console.print(f"no workload matches {args.only}; names: {', '.join(names)}")
         return 2
     write = not args.quick and not args.no_write
     failed = bool(chosen) and not simulators(chosen, args, console, write)
     if run_compiler:
         failed |= not compiler(args.quick, console, write)
+    if run_cutting:
+        failed |= not cutting(args.quick, console, write)
     return 1 if failed else 0
 
 
@@ -83,6 +91,26 @@ def compiler(quick: bool, console: Console, write: bool) -> bool:
                         compiler_benchmark.MARKERS)
         console.print(f"updated {DOCUMENT}")
     return not report.disagreements
+
+
+def cutting(quick: bool, console: Console, write: bool) -> bool:
+    """The circuit-cutting benchmark; False when qcompile's exact reconstruction of some
+    distribution is off, or its mean error is over three stated standard errors."""
+    start = time.perf_counter()
+    with console.status("benchmarking circuit cutting") as status:
+        rows = cutting_benchmark.run(quick, status.update)
+    for table in cutting_benchmark.as_rich(rows, cutting_benchmark.seeds(quick)):
+        console.print(table)
+    for line in cutting_benchmark.legend(rows) + cutting_benchmark.notes(rows):
+        console.print(line)
+    wrong = cutting_benchmark.disagreements(rows)
+    for disagreement in wrong:
+        console.print(f"[bold red]DISAGREES[/]: {disagreement}")
+    if write:
+        update_document(DOCUMENT, cutting_benchmark.document_section(
+            rows, time.perf_counter() - start), cutting_benchmark.MARKERS)
+        console.print(f"updated {DOCUMENT}")
+    return not wrong
 
 
 if __name__ == "__main__":

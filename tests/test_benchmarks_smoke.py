@@ -140,3 +140,9 @@ def test_cli_quick_compile_run(capsys):
     assert "bell_n4" in out or not CORPUS.exists()
     assert "qnn" not in out
     assert status == (1 if "DISAGREES" in out else 0)
+
+
+def test_cli_quick_cut_run(capsys):
+    assert main(["--quick", "--only", "cut"]) == 0
+    out = capsys.readouterr().out
+    assert "qaoa_6" in out and "hea_4" in out and "DISAGREES" not in out

@@ -1,4 +1,4 @@
-"""The ``qcompile`` command line: compile, run, list passes and models, and hardware jobs.
+"""The ``qcompile`` command line: compile, run, cut, list passes and models, and hardware jobs.
 
 One module per command group, all on :mod:`.io`; this module only assembles the parser.
 Every user mistake ends as one clear message on stderr and exit status 2; internal errors
@@ -11,6 +11,7 @@ import argparse
 
 from ..ir import QCompileError
 from .compile import add_compile_command
+from .cut import add_cut_command
 from .io import stderr
 from .jobs import add_job_commands
 from .listings import add_listing_commands
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     add_compile_command(sub)
     add_run_command(sub)
+    add_cut_command(sub)
     add_listing_commands(sub)
     add_job_commands(sub)
     return parser
