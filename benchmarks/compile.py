@@ -11,7 +11,6 @@ state. Counts are compared with Qiskit -O0 in the same basis (the unoptimized tr
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -33,7 +32,7 @@ from qcompile.ir import Program, bind_each
 from qcompile.passes.stats import circuit_stats
 
 from .compile_circuits import SIZES, Case, corpus_cases, generated_cases, symbolic_hea
-from .harness import failure_note, generated_section, markdown_table, rich_table
+from .harness import failure_note, generated_section, markdown_table, rich_table, timed
 from .peers import Skip, installed
 
 BASIS = ("cx", "rz", "sx", "x")
@@ -48,12 +47,6 @@ MARKERS = ("<!-- compiler benchmark results: begin -->",
            "<!-- compiler benchmark results: end -->")
 PACKAGES = ("qcompile", "qiskit", "qiskit-aer", "pytket", "pytket-qiskit")
 QUICK_CORPUS = ("bell_n4", "toffoli_n3")
-
-
-def timed(call: Callable[[], object]) -> tuple[float, object]:
-    start = time.perf_counter()
-    value = call()
-    return time.perf_counter() - start, value
 
 
 # --- compilers -------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from qcompile.ir import Circuit, ExpVal, PauliTerm, Probs, QCompileError
 from qcompile.ir.bind import bind
 from qcompile.models import load_model
 
-from .harness import failure_note, generated_section, markdown_table, rich_table
+from .harness import failure_note, generated_section, markdown_table, rich_table, timed
 from .peers import installed
 
 SEED = 7
@@ -72,12 +72,6 @@ PACKAGES = ("qcompile", "numpy", "qiskit", "qiskit-aer", "qiskit-addon-cutting")
 
 def seeds(quick: bool) -> int:
     return 2 if quick else SEEDS
-
-
-def timed(call: Callable[[], object]) -> tuple[float, object]:
-    start = time.perf_counter()
-    value = call()
-    return time.perf_counter() - start, value
 
 
 # --- circuits --------------------------------------------------------------------------------

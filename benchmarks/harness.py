@@ -6,6 +6,7 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -61,6 +62,13 @@ def measure(workload: Workload, runner: str, repeats: int,
         result.note = failure_note(err)
         result.value, result.seconds = None, []
     return result
+
+
+def timed(call: Callable[[], object]) -> tuple[float, object]:
+    """Wall seconds of one call, and its value."""
+    start = time.perf_counter()
+    value = call()
+    return time.perf_counter() - start, value
 
 
 def failure_note(err: Exception) -> str:

@@ -22,7 +22,7 @@ from qcompile.cutting import (Experiments, estimate, find_cuts, gate_cut, recons
                               wire_cut)
 from qcompile.cutting.decompositions import Measurement
 from qcompile.cutting.plan import gate_cost
-from qcompile.cutting.experiments import Readout, fragment_cuts, output_qubits
+from qcompile.cutting.experiments import Readout, output_qubits
 from qcompile.ir import (GATES, Circuit, ExpVal, Gate, Measure, PauliTerm, Probs, QCompileError,
                          Register)
 from qcompile.ir.bind import bind
@@ -249,7 +249,7 @@ def test_equal_sub_experiments_run_once():
 
     reconstruct(plan, Probs(), execute=execute)
     # six terms per cut, but the control side of a CX cut has four distinct actions
-    combinations = math.prod(len(plan.fragments[f]) and 6 ** len(fragment_cuts(plan, f))
+    combinations = math.prod(len(plan.fragments[f]) and 6 ** len(plan.fragment_cuts[f])
                              for f in range(len(plan.fragments)))
     assert len(runs) < combinations
 
@@ -282,7 +282,7 @@ def test_qcnn_cut_for_five_qubit_devices(rng):
                                _reference(circuit, values, readout), atol=1e-9)
     experiments = Experiments(plan, bind(circuit, values), lambda c: None)
     for fragment in range(len(plan.fragments)):
-        cuts = fragment_cuts(plan, fragment)
+        cuts = plan.fragment_cuts[fragment]
         bases = Readout(("Z",) * len(output_qubits(plan, fragment)))
         for index in itertools.product(*(range(len(experiments.terms[k].terms)) for k in cuts)):
             sub, _ = experiments.build(fragment, dict(zip(cuts, index)), bases)

@@ -66,7 +66,7 @@ def _matrix(op, position: int) -> np.ndarray:
 
 def combinations(plan: CutPlan, terms: tuple[Decomposition, ...], fragment: int):
     """Every choice of one term per cut the fragment touches, as ``{cut: term}``."""
-    cuts = fragment_cuts(plan, fragment)
+    cuts = plan.fragment_cuts[fragment]
     sizes = [len(terms[k].terms) for k in cuts]
     if math.prod(sizes) > MAX_COMBINATIONS:
         raise QCompileError(f"fragment {fragment} touches {len(cuts)} cuts: "
@@ -75,22 +75,6 @@ def combinations(plan: CutPlan, terms: tuple[Decomposition, ...], fragment: int)
                             f"per fragment")
     for index in itertools.product(*(range(n) for n in sizes)):
         yield dict(zip(cuts, index))
-
-
-def fragment_cuts(plan: CutPlan, fragment: int) -> tuple[int, ...]:
-    """The cuts with a side in ``fragment`` (indices into ``plan.cuts``)."""
-    return tuple(k for k, cut in enumerate(plan.cuts)
-                 if any(plan.fragment_of[segment][0] == fragment
-                        for segment in _cut_segments(plan, cut)))
-
-
-def _cut_segments(plan: CutPlan, cut) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The segments holding a cut's first and second side."""
-    if cut.kind == "gate":
-        return tuple((q, plan.segment(q, cut.position)) for q in cut.qubits)
-    q = cut.qubits[0]
-    after = plan.segment(q, cut.position)
-    return (q, after - 1), (q, after)
 
 
 def output_qubits(plan: CutPlan, fragment: int) -> tuple[int, ...]:
@@ -109,10 +93,10 @@ def count_subexperiments(plan: CutPlan) -> int:
     total = 0
     for fragment in range(len(plan.fragments)):
         count = 1
-        for k in fragment_cuts(plan, fragment):
+        for k in plan.fragment_cuts[fragment]:
             sides = zip(*((t.first.key, t.second.key) for t in terms[k].terms))
             here = [plan.fragment_of[segment][0] == fragment
-                    for segment in _cut_segments(plan, plan.cuts[k])]
+                    for segment in plan.sides(plan.cuts[k])]
             count *= len(set(zip(*(keys for keys, kept in zip(sides, here) if kept))))
         total += count
     return total
@@ -126,7 +110,6 @@ class Experiments:
     circuit: Circuit
     execute: Execute
     terms: tuple[Decomposition, ...] = ()
-    circuits: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -138,7 +121,6 @@ class Experiments:
         key = self.key(fragment, choice, readout)
         if key not in self.values:
             circuit, weights = self.build(fragment, choice, readout)
-            self.circuits[key] = circuit
             distribution = np.asarray(self.execute(circuit), dtype=float)
             self.values[key] = _weigh(distribution, weights)
         return self.values[key]
@@ -154,9 +136,9 @@ class Experiments:
 
     def key(self, fragment: int, choice: Mapping[int, int], readout: Readout) -> tuple:
         sides = []
-        for k in fragment_cuts(self.plan, fragment):
+        for k in self.plan.fragment_cuts[fragment]:
             term = self.terms[k].terms[choice[k]]
-            first, second = _cut_segments(self.plan, self.plan.cuts[k])
+            first, second = self.plan.sides(self.plan.cuts[k])
             sides.append(tuple(side.key if self.plan.fragment_of[segment][0] == fragment
                                else None for side, segment
                                in ((term.first, first), (term.second, second))))
@@ -179,19 +161,20 @@ class Experiments:
                 else:
                     ops.append(Unitary(step, (qubit,), "cut"))
 
-        def sides_at(position: int, kind: str) -> None:
-            for k, cut in enumerate(plan.cuts):
-                if cut.position == position and cut.kind == kind:
-                    term = self.terms[k].terms[choice.get(k, 0)]
-                    for side, segment in zip((term.first, term.second),
-                                             _cut_segments(plan, cut)):
-                        if segment in local:
-                            apply(side, local[segment])
+        cuts_at: dict = {}
+        for k, cut in enumerate(plan.cuts):
+            cuts_at.setdefault((cut.position, cut.kind), []).append(k)
 
-        gate_cuts = {cut.position for cut in plan.cuts if cut.kind == "gate"}
+        def sides_at(position: int, kind: str) -> None:
+            for k in cuts_at.get((position, kind), ()):
+                term = self.terms[k].terms[choice.get(k, 0)]
+                for side, segment in zip((term.first, term.second), plan.sides(plan.cuts[k])):
+                    if segment in local:
+                        apply(side, local[segment])
+
         for position, op in enumerate(self.circuit.ops):
             sides_at(position, "wire")
-            if position in gate_cuts:
+            if (position, "gate") in cuts_at:
                 sides_at(position, "gate")
                 continue
             segments = [(q, plan.segment(q, position)) for q in qubits_of(op)]

@@ -80,6 +80,22 @@ class CutPlan:
         return {segment: (f, k) for f, fragment in enumerate(self.fragments)
                 for k, segment in enumerate(fragment)}
 
+    def sides(self, cut: Cut) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The segments holding a cut's first and second side."""
+        if cut.kind == "gate":
+            return tuple((q, self.segment(q, cut.position)) for q in cut.qubits)
+        q = cut.qubits[0]
+        after = self.segment(q, cut.position)
+        return (q, after - 1), (q, after)
+
+    @cached_property
+    def fragment_cuts(self) -> tuple[tuple[int, ...], ...]:
+        """Per fragment, the cuts with a side in it (indices into ``cuts``)."""
+        return tuple(tuple(k for k, cut in enumerate(self.cuts)
+                           if any(self.fragment_of[segment][0] == fragment
+                                  for segment in self.sides(cut)))
+                     for fragment in range(len(self.fragments)))
+
     def final_segment(self, qubit: int) -> tuple[int, int]:
         return qubit, len(self.wire_cuts.get(qubit, ()))
 
@@ -92,7 +108,7 @@ class CutPlan:
             "cuts": [{"kind": c.kind, "position": c.position, "qubits": list(c.qubits),
                       "operation": _describe(self.circuit.ops[c.position]),
                       "gamma_squared": c.gamma ** 2} for c in self.cuts],
-            "fragments": [{"width": len(f), "qubits": [f"{self.circuit.qubit_name(q)}"
+            "fragments": [{"width": len(f), "qubits": [self.circuit.qubit_name(q)
                                                       + (f"#{s}" if s else "") for q, s in f]}
                           for f in self.fragments],
         }

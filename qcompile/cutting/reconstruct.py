@@ -21,8 +21,7 @@ import numpy as np
 
 from ..ir import ExpVal, PauliTerm, Probs, QCompileError
 from ..ir.bind import bind
-from .experiments import (Execute, Experiments, Readout, combinations, exact, fragment_cuts,
-                          output_qubits)
+from .experiments import Execute, Experiments, Readout, combinations, exact, output_qubits
 from .plan import CutPlan
 
 
@@ -61,7 +60,7 @@ def _contract(experiments: Experiments, bases: Mapping[int, str], kept: tuple[in
     for k, decomposition in enumerate(experiments.terms):
         operands += [np.array([t.coefficient for t in decomposition.terms]), [k]]
     for fragment in range(len(plan.fragments)):
-        cuts = fragment_cuts(plan, fragment)
+        cuts = plan.fragment_cuts[fragment]
         outputs = output_qubits(plan, fragment)
         readout = Readout(tuple(bases.get(q, "I") for q in outputs))
         shape = [len(experiments.terms[k].terms) for k in cuts]
