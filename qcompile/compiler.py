@@ -10,10 +10,11 @@ the properties the passes wrote, among them where routing and elided swaps left 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+import dataclasses
 from dataclasses import dataclass, field
 
 from .ir import GATES, Program, QCompileError
-from .passes import PassManager, PassReport, PropertySet, preset
+from .passes import PassManager, PassReport, PropertySet, WidthChange, preset
 from .passes.coupling import Coupling, parse_coupling
 from .passes.translate_basis import parse_basis
 
@@ -67,22 +68,41 @@ class Compiled:
             return elided
         return routed.final if elided is None else tuple(routed.final[w] for w in elided)
 
+    def narrowing(self, circuit: str) -> tuple[tuple[str, ...], WidthChange] | None:
+        """How the qubit budget brought ``circuit`` to its width: the passes that changed it
+        (``lift-measurements``, ``reuse-qubits``) and the width, depth and two-qubit gates
+        before the first of them and after reuse; None without a budget."""
+        records = [r for r in self.report.records
+                   if r.name in ("lift-measurements", "reuse-qubits")]
+        if not records:
+            return None
+        methods = tuple(r.name for r in records if r.before[circuit] != r.after[circuit])
+        reuse = self.properties["reuse-qubits"][circuit]
+        first = records[0].before[circuit]
+        return methods, dataclasses.replace(
+            reuse, depth_before=first.depth, two_qubit_gates_before=first.two_qubit_gates)
+
 
 def compile(program: Program, level: int = 2, target: Target | None = None, *,
             pipeline: str | None = None, seed: int | None = None,
-            print_after: Collection[str] = (),
+            max_qubits: int | None = None, print_after: Collection[str] = (),
             printer: Callable[[str, Program], None] | None = None) -> Compiled:
-    """``program`` optimized at ``level`` (0-3) and lowered to ``target``; an explicit
-    ``pipeline`` string replaces the preset (the target then applies only through it)."""
+    """``program`` optimized at ``level`` (0-3), brought within ``max_qubits`` qubits per
+    circuit (measurement lifting and qubit reuse) and lowered to ``target``; an explicit
+    ``pipeline`` string replaces the preset (the target and the budget then apply only
+    through it)."""
     options = {"print_after": print_after, "printer": printer}
     if pipeline is not None:
+        if max_qubits is not None:
+            raise QCompileError("a pipeline names every pass itself; instead of a qubit "
+                                "budget, add lift-measurements,reuse-qubits(max_width=K)")
         manager = PassManager(pipeline, **options)
     elif target is None:
-        manager = preset(level, **options)
+        manager = preset(level, max_qubits=max_qubits, **options)
     else:
         if target.basis is None and target.coupling is None:
             raise QCompileError(f"target {target.name!r} constrains nothing")
         manager = preset(level, basis=target.basis, coupling=target.coupling, seed=seed,
-                         **options)
+                         max_qubits=max_qubits, **options)
     compiled = manager.run(program)
     return Compiled(compiled, manager.report, manager.properties)

@@ -4,7 +4,7 @@ independent references (closed forms, Qiskit circuits, the density-matrix refere
 import numpy as np
 import pytest
 from qiskit import QuantumCircuit
-from qiskit.circuit.library import zz_feature_map
+from qiskit.circuit.library import RYGate, zz_feature_map
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from qcompile.backends.qiskit_circuit import to_qiskit
@@ -101,9 +101,12 @@ def test_zz_kernel_matches_qiskit_state_overlap(rng):
 
 
 def test_qksan_score_and_value_follow_the_kernel(rng):
+    """The score record is 00 with the kernel's probability; the value register's Z
+    expectations are those of the deferred circuit (score qubits as quantum controls, the
+    feed-forward on c == 0 as a rotation controlled on |00>), built in Qiskit."""
     circuit = load_model("qksan").circuit("attention")
-    query, key = rng.uniform(-np.pi, np.pi, (2, 2))
-    v, theta = rng.uniform(-np.pi, np.pi), rng.uniform(-np.pi, np.pi, 3)
+    query, key, v = rng.uniform(-np.pi, np.pi, (3, 2))
+    theta = rng.uniform(-np.pi, np.pi, 4)
     values = {"query": query, "key": key, "v": v, "theta": theta}
 
     def encoder(a):  # U(a) = rx-layer . cz . ry-layer
@@ -118,10 +121,19 @@ def test_qksan_score_and_value_follow_the_kernel(rng):
     kernel = abs(np.vdot(Statevector(encoder(key)).data,
                          Statevector(encoder(query)).data)) ** 2
     assert np.isclose(outcome_distribution(circuit, values).get((0, 0), 0.0), kernel)
+    deferred = QuantumCircuit(4)
+    deferred.compose(encoder(query), [0, 1], inplace=True)
+    deferred.compose(encoder(key).inverse(), [0, 1], inplace=True)
+    for i in range(2):
+        deferred.ry(v[i], 2 + i)
+        deferred.cry(theta[i], i, 2 + i)
+    deferred.append(RYGate(theta[2]).control(2, ctrl_state=0, annotated=False), [0, 1, 2])
+    deferred.cx(2, 3)
+    deferred.ry(theta[3], 3)
     rho = final_density_matrix(circuit, values)
-    z2 = np.real(np.trace(rho @ SparsePauliOp("ZII").to_matrix()))
-    expected = kernel * np.cos(v + theta[0]) + (1 - kernel) * np.cos(v + theta[1])
-    assert np.isclose(z2, expected)
+    for label in ("IZII", "ZIII"):
+        expected = Statevector(deferred).expectation_value(SparsePauliOp(label)).real
+        assert np.isclose(np.real(np.trace(rho @ SparsePauliOp(label).to_matrix())), expected)
 
 
 def test_qkan_layer_sums_edge_activations(rng):

@@ -91,7 +91,7 @@ def quanv(patch):
 
 
 def qrnn_step(x_t, w) -> QuantumCircuit:
-    """One cell step; the input qubit q2 is then measured and reset."""
+    """One cell step on the hidden register q0, q1 and an input qubit q2."""
     qc = QuantumCircuit(3)
     qc.ry(x_t, 2)
     qc.cry(w[0], 2, 0)
@@ -104,8 +104,9 @@ def qrnn_step(x_t, w) -> QuantumCircuit:
 
 
 def qrnn_cell(x, w, readout, bias):
-    """Measuring q2 and forgetting the outcome, then resetting it, is the reset channel on
-    q2 alone: the hidden register's state is the same (Qiskit's DensityMatrix applies reset)."""
+    """The cell on 3 qubits with the input qubit reset after each step, the form reuse gives
+    the model (which writes a fresh input qubit per step, measured and never touched again):
+    for the hidden register both are the same channel (Qiskit's DensityMatrix applies reset)."""
     rho = DensityMatrix.from_label("000")
     for t in range(3):
         step = qrnn_step(x[t], w)

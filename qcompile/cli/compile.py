@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 from ..backends.registry import emitters
 from ..ir import Program, QCompileError
-from .io import add_model_argument, int_at_least, load_program, stderr, write_text
+from ..ir.outputs import with_output
+from .io import (add_model_argument, default_output, int_at_least, load_program, stderr,
+                 write_text)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -33,6 +35,12 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
                         help="print the IR after this pass to stderr (repeatable)")
 
 
+def add_width_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-qubits", dest="qubit_budget", type=int_at_least(1, "positive"),
+                        metavar="K", help="fit every circuit in K qubits: lift measurements "
+                        "and reuse qubits (reset) where the dependencies allow")
+
+
 def compile_program(program: Program, args) -> Program:
     from .. import compiler
     from ..ir.printer import print_program
@@ -42,11 +50,23 @@ def compile_program(program: Program, args) -> Program:
         stderr.print(print_program(result), markup=False, highlight=False)
 
     target = _target(args)
+    budget = getattr(args, "qubit_budget", None)
+    if budget is not None:
+        # A bare circuit file is narrowed for what run reads of it (its counts, when it
+        # measures), not for its statevector, which needs every qubit to the end.
+        kind = getattr(args, "output", None) or default_output(program)
+        if kind is not None:
+            program = with_output(program, kind, getattr(args, "shots", 1024))
     compiled = compiler.compile(program, args.O, target, pipeline=args.pipeline,
-                                seed=getattr(args, "seed", None),
+                                seed=getattr(args, "seed", None), max_qubits=budget,
                                 print_after=getattr(args, "print_after", ()), printer=show)
     if getattr(args, "stats", False):
         stderr.print(pass_table(compiled.report))
+    for circuit in compiled.program.circuits:
+        narrowing = compiled.narrowing(circuit.name)
+        if narrowing is not None:
+            stderr.print(_narrowing_note(circuit.name, *narrowing), markup=False,
+                         highlight=False)
     for circuit in compiled.program.circuits:
         wires = compiled.final_wires(circuit.name)
         if wires is not None and list(wires) != list(range(len(wires))):
@@ -55,6 +75,15 @@ def compile_program(program: Program, args) -> Program:
                          f"wires (qubit→wire: {moves}); the program's outputs follow them",
                          markup=False, highlight=False)
     return compiled.program
+
+
+def _narrowing_note(name: str, methods: tuple[str, ...], change) -> str:
+    if change.after == change.before:
+        return f"note: circuit {name!r} fits in {change.after} qubits as it is"
+    return (f"note: circuit {name!r}: {change.before} → {change.after} qubits by "
+            f"{' and '.join(methods)} (depth {change.depth_before} → {change.depth_after}, "
+            f"two-qubit gates {change.two_qubit_gates_before} → "
+            f"{change.two_qubit_gates_after})")
 
 
 def _target(args):
@@ -107,6 +136,7 @@ def add_compile_command(subparsers) -> None:
     comp = subparsers.add_parser("compile", help="compile a model to OpenQASM 3 or textual IR")
     add_model_argument(comp)
     add_pipeline_options(comp)
+    add_width_option(comp)
     comp.add_argument("--emit", choices=list(emitters()), default="qasm3",
                       help="output format (default qasm3)")
     comp.add_argument("--circuit", help="which circuit to emit as OpenQASM 3")

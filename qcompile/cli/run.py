@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..ir import QCompileError
-from .compile import add_pipeline_options, compile_program
+from .compile import add_pipeline_options, add_width_option, compile_program
 from .io import add_model_argument, int_at_least, load_program, prepare_run, write_results
 
 
@@ -46,6 +46,7 @@ def add_run_command(subparsers) -> None:
     run = subparsers.add_parser("run", help="compile, then simulate a model on a batch of inputs")
     add_model_argument(run)
     add_pipeline_options(run)
+    add_width_option(run)
     run.add_argument("--inputs", metavar="FILE", help=".npy, .npz (by name) or .csv")
     run.add_argument("--weights", metavar="FILE", help=".npy (one weight) or .npz (by name)")
     run.add_argument("--shots", type=int_at_least(1, "positive"), default=1024,

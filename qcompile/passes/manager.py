@@ -26,9 +26,11 @@ from .canonicalize import Canonicalize
 from .commute_cancel import CommuteCancel
 from .coupling import Coupling
 from .elide_permutations import ElidePermutations
+from .lift_measurements import LiftMeasurements
 from .merge_1q import Merge1Q, euler_basis_within
 from .resynthesize_2q import Resynthesize2Q
 from .resynthesize_clifford import ResynthesizeClifford
+from .reuse_qubits import ReuseQubits
 from .route import FixDirection, Route
 from .stats import CircuitStats, program_stats
 from .translate_basis import TranslateBasis, parse_basis
@@ -311,14 +313,16 @@ def _verify(program: Program, before: Program | None, when: str) -> None:
 
 def preset(level: int, *, basis: str | tuple[str, ...] | None = None,
            coupling: str | Coupling | None = None, seed: int | None = None,
-           **options) -> PassManager:
-    """The -O<level> pipeline, optionally lowered to a target; ``options`` go to
-    :class:`PassManager`.
+           max_qubits: int | None = None, **options) -> PassManager:
+    """The -O<level> pipeline, optionally within a width budget and lowered to a target;
+    ``options`` go to :class:`PassManager`.
 
     O0 does nothing; O1 canonicalizes and cancels adjacent inverse pairs; O2 then repeats
     commutation-aware cancellation and rotation merging, single-qubit resynthesis and
     cancel-inverses until nothing changes; O3 first elides swaps (outputs follow the qubits)
     and adds two-qubit block resynthesis to that loop.
+    With ``max_qubits``, the optimized program then lifts measurements and reuses qubits
+    until every circuit is that narrow (an error names the width reached if one cannot be).
     With a ``basis`` (gate names) and/or a ``coupling`` map, the optimized program is
     translated into the basis (default cx, rz, sx, x), routed with Qiskit's Sabre (``seed``),
     optimized again in the basis — two-qubit blocks resynthesized with the basis' two-qubit
@@ -327,13 +331,15 @@ def preset(level: int, *, basis: str | tuple[str, ...] | None = None,
     """
     if level not in (0, 1, 2, 3):
         raise QCompileError(f"optimization level must be 0, 1, 2 or 3, got {level!r}")
+    width: list[Step] = [] if max_qubits is None else [LiftMeasurements(),
+                                                       ReuseQubits(max_width=max_qubits)]
     if basis is None and coupling is None:
-        return PassManager(_optimization(level), **options)
+        return PassManager(_optimization(level) + width, **options)
     # Gates are counted in the basis' terms only after translation, so the heavy
     # optimization runs there; before it, only rewrites that never add gates.
     steps = _optimization(min(level, 1)) + ([CommuteCancel()] if level >= 2 else [])
     steps += [ElidePermutations()] if level >= 3 else []
-    steps += _lowering(level, parse_basis(basis or DEFAULT_BASIS), coupling, seed)
+    steps += width + _lowering(level, parse_basis(basis or DEFAULT_BASIS), coupling, seed)
     return PassManager(steps, **options)
 
 

@@ -1,18 +1,29 @@
-"""Reuse-qubits: put qubits that start late on the wires of qubits that have finished.
+"""Reuse-qubits: reschedule a circuit so that its qubits take turns on fewer wires.
 
-The reverse of deferring measurements, and how QKSAN frees half its qubits: once a qubit's
-last operation (typically its measurement) is done, its wire can be reset and carry a qubit
-whose first operation comes later. The old state is never touched again, so tracing it out
-with a reset changes no classical record, and the new qubit still starts in |0>.
+Once a qubit's last operation (typically its measurement) is done, its wire can be reset and
+carry a qubit whose first operation comes later: the old state is never touched again, so
+tracing it out with a reset changes no classical record, and the new qubit still starts in
+|0>. Where operations stand in the circuit is not fixed: on the precedence view
+(:mod:`qcompile.ir.precedence`, commuting operations may swap) a qubit's gates may run later
+and its measurement earlier, which is how Bernstein–Vazirani on n qubits runs on 2 (CaQR,
+Hua et al. 2022).
 
-Each qubit's life is split into *lifetimes*: the top-level operation indices from its first
-to its last use, with every top-level reset starting a new lifetime (the reset already
-prepares |0>, so that lifetime may move to any free wire with no extra reset). Lifetimes that
-overlap need different wires: that is colouring an interval graph, which the greedy colouring
-in order of start time does optimally (as many wires as lifetimes ever overlap). Operations
-inside an if/else count at the if/else's index; barriers change no state and do not extend a
-lifetime. Qubits a program output reads (ExpVal, Probs, State, clbit-less Counts) live to the
-end of the circuit.
+Each qubit's life is split into *lifetimes* at top-level resets (a reset prepares |0>, so
+the lifetime after it may go to any wire). "Lifetime b follows lifetime a on a wire" is the
+constraint that all of a's operations run before all of b's; it is possible while none of
+b's operations must run before one of a's. The lifetimes on one wire form a chain and the
+width is the number of chains. The chains are chosen
+
+- for at most ``EXACT_LIFETIMES`` lifetimes, by a depth-first search over each lifetime's
+  predecessor, pruned by the best width found (exact unless it runs out of its
+  ``EXACT_STEPS`` steps, then the best found);
+- otherwise (and as the search's first bound) in rounds: a minimum-cost bipartite matching
+  of chain ends to chain starts (the most pairs, then the least depth added: a look-ahead
+  over all pairs at once), applied cheapest first while each pair is still possible.
+
+Qubits that a program output reads (ExpVal, Probs, State, clbit-less Counts) stay in use to
+the end. Barriers describe the original schedule, which reuse abandons: a circuit that gets
+narrower loses them; one that does not is returned unchanged.
 """
 
 from __future__ import annotations
@@ -20,110 +31,241 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
-import networkx as nx
+import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from ..ir import (Barrier, Circuit, Counts, ExpVal, Operation, Probs, Program, QCompileError,
                   QuantumCall, Register, Reset, State)
-from ..ir.ops import qubits_of
+from ..ir.ops import clbits_of, qubits_of
+from ..ir.precedence import Constraint, Precedence, members
 from ..ir.rewrite import remap
 from .base import Pass, PropertySet, option, register_pass
+from .stats import circuit_stats
 from .wires import relabel_qubit_outputs
+
+#: Circuits with at most this many lifetimes get the exact search.
+EXACT_LIFETIMES = 10
+#: Steps (search-tree nodes) the exact search may take before it settles for the best found.
+EXACT_STEPS = 20_000
 
 
 @dataclass(frozen=True)
 class Lifetime:
-    """Qubit ``qubit`` is in use from top-level operation ``start`` to ``end`` (inclusive)."""
+    """Qubit ``qubit`` from a start (its first use, or a reset) to its next reset or the end;
+    ``nodes`` is the bit set of its operations in the precedence view."""
 
     qubit: int
-    start: int
-    end: int
+    nodes: int
+    first: int
     starts_with_reset: bool
+    #: an output reads the qubit's final state, so nothing may follow on its wire
+    read_at_end: bool = False
 
 
 @dataclass(frozen=True)
 class WidthChange:
-    """What ``reuse-qubits`` achieved for one circuit (``properties["reuse-qubits"]``)."""
+    """What ``reuse-qubits`` did to one circuit (``properties["reuse-qubits"]``)."""
 
     before: int
     after: int
+    depth_before: int
+    depth_after: int
+    two_qubit_gates_before: int
+    two_qubit_gates_after: int
+
+    @classmethod
+    def between(cls, old: Circuit, new: Circuit) -> WidthChange:
+        a, b = circuit_stats(old), circuit_stats(new)
+        return cls(old.num_qubits, new.num_qubits, a.depth, b.depth, a.two_qubit_gates,
+                   b.two_qubit_gates)
 
 
-def qubit_lifetimes(ops: Sequence[Operation], read_at_end: set[int]) -> list[Lifetime]:
-    """Lifetimes of every used qubit (each qubit's in time order); the last lifetime of a
-    ``read_at_end`` qubit extends to index ``len(ops)``."""
-    current: dict[int, list] = {}  # qubit -> [start, end, starts_with_reset]
-    done = []
-    for index, op in enumerate(ops):
-        if isinstance(op, Barrier):
-            continue
+def lifetimes(ops: Sequence[Operation],
+              read_at_end: set[int]) -> tuple[list[Lifetime], list[dict[int, int]]]:
+    """The lifetimes of a barrier-free block, and per operation the lifetime each of its
+    qubits is in. A qubit an output reads but nothing touches gets an empty lifetime."""
+    spans: list[list] = []  # [qubit, nodes, first, starts_with_reset]
+    current: dict[int, int] = {}
+    life_of: list[dict[int, int]] = []
+    for node, op in enumerate(ops):
+        here = {}
         for q in qubits_of(op):
-            if isinstance(op, Reset) and q in current:
-                done.append(Lifetime(q, *current.pop(q)))
-            if q in current:
-                current[q][1] = index
-            else:
-                current[q] = [index, index, isinstance(op, Reset)]
-    for q in read_at_end:
-        current.setdefault(q, [len(ops), len(ops), False])[1] = len(ops)
-    return done + [Lifetime(q, *span) for q, span in current.items()]
+            if isinstance(op, Reset) or q not in current:
+                current[q] = len(spans)
+                spans.append([q, 0, node, isinstance(op, Reset)])
+            spans[current[q]][1] |= 1 << node
+            here[q] = current[q]
+        life_of.append(here)
+    for q in sorted(read_at_end - set(current)):
+        current[q] = len(spans)
+        spans.append([q, 0, len(ops), False])
+    last = {current[q] for q in read_at_end}
+    return [Lifetime(*span, read_at_end=index in last)
+            for index, span in enumerate(spans)], life_of
 
 
-def assign_wires(lifetimes: Sequence[Lifetime]) -> list[int]:
-    """A wire (colour) per lifetime, overlapping ones apart, with the fewest wires."""
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(lifetimes)))
-    graph.add_edges_from((a, b) for a, b in combinations(range(len(lifetimes)), 2)
-                         if lifetimes[a].start <= lifetimes[b].end
-                         and lifetimes[b].start <= lifetimes[a].end)
-    colours = nx.greedy_color(graph, strategy=lambda g, _: sorted(
-        g, key=lambda n: (lifetimes[n].start, lifetimes[n].qubit)))
-    return [colours[n] for n in range(len(lifetimes))]
+class Chains:
+    """Which lifetime follows which on a wire."""
+
+    def __init__(self, count: int):
+        self.next: list[int | None] = [None] * count
+        self.prev: list[int | None] = [None] * count
+
+    @property
+    def width(self) -> int:
+        return self.prev.count(None)
+
+    def link(self, a: int, b: int) -> None:
+        self.next[a], self.prev[b] = b, a
+
+    def unlink(self, a: int, b: int) -> None:
+        self.next[a] = self.prev[b] = None
+
+    def copy(self) -> Chains:
+        twin = Chains(0)
+        twin.next, twin.prev = list(self.next), list(self.prev)
+        return twin
 
 
-def _kept_qubits(lifetimes: Sequence[Lifetime], colours: Sequence[int],
-                 num_qubits: int) -> list[int]:
-    """For each colour, the original qubit whose name its wire keeps: the earliest-starting
-    qubit on it not yet claimed by another colour (else any unclaimed one)."""
+def _ends(lives: Sequence[Lifetime], chains: Chains) -> tuple[list[int], list[int]]:
+    """Lifetimes a wire may be handed on from, and lifetimes that may take one."""
+    tails = [a for a, life in enumerate(lives) if chains.next[a] is None
+             and not life.read_at_end]
+    return tails, [b for b in range(len(lives)) if chains.prev[b] is None]
+
+
+def link_greedily(graph: Precedence, lives: Sequence[Lifetime], chains: Chains, goal: int,
+                  free_only: bool = False) -> None:
+    """Link chains in matching rounds until the width is ``goal`` or no pair is possible;
+    ``free_only``: only pairs that lengthen no path (add no depth)."""
+    while chains.width > goal:
+        ending, starting = graph.path_lengths()
+        depth = max(ending, default=0)
+        tails, heads = _ends(lives, chains)
+        cost = np.zeros((len(tails), len(heads)))
+        added = {}
+        for i, a in enumerate(tails):
+            before = graph.ancestors(lives[a].nodes) | lives[a].nodes
+            finish = max(ending[n] for n in members(lives[a].nodes))
+            for j, b in enumerate(heads):
+                if a == b or before & lives[b].nodes:
+                    continue
+                start = max((starting[n] for n in members(lives[b].nodes)), default=0)
+                extra = max(0, finish + start - depth)
+                if free_only and extra:
+                    continue
+                added[a, b] = extra
+                # Every pair outweighs any sum of depth costs: the most pairs first.
+                cost[i, j] = -1 + extra / (1 + extra) / (1 + len(lives))
+        if not added:
+            return
+        rows, cols = linear_sum_assignment(cost)
+        chosen = sorted(((tails[i], heads[j]) for i, j in zip(rows, cols)
+                         if (tails[i], heads[j]) in added), key=lambda pair: added[pair])
+        linked = 0
+        for a, b in chosen:
+            if chains.width <= goal:
+                break
+            if graph.can_precede(lives[a].nodes, lives[b].nodes):
+                graph.require(lives[a].nodes, lives[b].nodes)
+                chains.link(a, b)
+                linked += 1
+        if not linked:
+            return
+
+
+def link_exactly(base: Precedence, lives: Sequence[Lifetime], graph: Precedence,
+                 chains: Chains, goal: int) -> tuple[Precedence, Chains]:
+    """The linking of ``base`` (no links yet) with the fewest wires (none below ``goal``
+    preferred over less depth), then the least depth; the linking ``chains`` (with its
+    ``graph``) is the first bound, and the best found is the answer when ``EXACT_STEPS``
+    run out."""
+    order = sorted(range(len(lives)), key=lambda v: (lives[v].first, v))
+
+    def key(g: Precedence, width: int) -> tuple[int, int]:
+        return max(width, goal), max(g.path_lengths()[0], default=0)
+
+    best = [key(graph, chains.width), graph, chains]
+    trial = Chains(len(lives))
+    steps = 0
+
+    def search(index: int, g: Precedence, width: int) -> None:
+        nonlocal steps
+        steps += 1
+        if steps > EXACT_STEPS or max(width, goal) > best[0][0]:
+            return
+        if index == len(order):
+            found = key(g, width)
+            if found < best[0]:
+                best[:] = [found, g, trial.copy()]
+            return
+        b = order[index]
+        for a in _ends(lives, trial)[0]:
+            if a != b and g.can_precede(lives[a].nodes, lives[b].nodes):
+                twin = g.copy()
+                twin.require(lives[a].nodes, lives[b].nodes)
+                trial.link(a, b)
+                search(index + 1, twin, width)
+                trial.unlink(a, b)
+        search(index + 1, g, width + 1)
+
+    search(0, base, 0)
+    return best[1], best[2]
+
+
+def _wire_names(lives: Sequence[Lifetime], chain_of: Sequence[int],
+                num_qubits: int) -> list[int]:
+    """For each chain, the original qubit whose name its wire keeps: the earliest-starting
+    qubit on it not yet claimed by another chain (else any unclaimed one)."""
     claimed: list[int] = []
-    for colour in range(max(colours, default=-1) + 1):
-        on_wire = sorted((lt.start, lt.qubit) for lt, c in zip(lifetimes, colours)
-                         if c == colour)
+    for chain in range(max(chain_of, default=-1) + 1):
+        on_wire = sorted((life.first, life.qubit) for life, c in zip(lives, chain_of)
+                         if c == chain)
         candidates = [q for _, q in on_wire] + list(range(num_qubits))
         claimed.append(next(q for q in candidates if q not in claimed))
     return claimed
 
 
-def reuse_circuit(circuit: Circuit, read_at_end: set[int]) -> tuple[Circuit, list[int | None]]:
-    """The circuit on the fewest wires, and per original qubit the wire of its last
-    lifetime (None for unused qubits)."""
-    ops = circuit.ops
-    lifetimes = qubit_lifetimes(ops, read_at_end)
-    colours = assign_wires(lifetimes)
-    kept = _kept_qubits(lifetimes, colours, circuit.num_qubits)
+def reuse_circuit(circuit: Circuit, read_at_end: set[int], goal: int = 1,
+                  objective: str = "width") -> tuple[Circuit, list[int | None]]:
+    """The circuit rescheduled onto as few wires as possible (stopping at ``goal``), and per
+    original qubit the wire of its last lifetime (None for unused qubits). With
+    ``objective="depth"`` only reuse that adds no depth, unless more is needed for
+    ``goal``."""
+    ops = [op for op in circuit.ops if not isinstance(op, Barrier)]
+    lives, life_of = lifetimes(ops, read_at_end)
+    graph = Precedence(ops, [[("q", life_of[n][q]) for q in qubits_of(op)] +
+                             [("c", c) for c in clbits_of(op)] for n, op in enumerate(ops)])
+    base, chains = graph.copy(), Chains(len(lives))
+    if objective == "depth":
+        link_greedily(graph, lives, chains, 1, free_only=True)
+    link_greedily(graph, lives, chains, goal)
+    if objective == "width" and len(lives) <= EXACT_LIFETIMES:
+        graph, chains = link_exactly(base, lives, graph, chains, goal)
+
+    heads = [v for v in range(len(lives)) if chains.prev[v] is None]
+    chain_of = [0] * len(lives)
+    for index, head in enumerate(heads):
+        v = head
+        while v is not None:
+            chain_of[v] = index
+            v = chains.next[v]
+    kept = _wire_names(lives, chain_of, circuit.num_qubits)
     position = {q: k for k, q in enumerate(sorted(kept))}
-    wire_of_colour = [position[q] for q in kept]
+    wire = [position[kept[chain_of[v]]] for v in range(len(lives))]
 
-    resets: dict[int, list[Reset]] = {}
-    occupied: set[int] = set()
-    for lt, colour in sorted(zip(lifetimes, colours), key=lambda x: x[0].start):
-        wire = wire_of_colour[colour]
-        if wire in occupied and not lt.starts_with_reset:
-            resets.setdefault(lt.start, []).append(Reset(wire))
-        occupied.add(wire)
-
-    def wire_at(q: int, index: int) -> int | None:
-        return next((wire_of_colour[c] for lt, c in zip(lifetimes, colours)
-                     if lt.qubit == q and lt.start <= index <= lt.end), None)
-
+    follower = {(lives[a].nodes, lives[b].nodes): b for a, b in enumerate(chains.next)
+                if b is not None}
     new_ops: list[Operation] = []
-    for index, op in enumerate(ops):
-        new_ops += resets.get(index, [])
-        moved = remap(op, lambda q, i=index: wire_at(q, i))
-        if moved is not None:
-            new_ops.append(moved)
-    new_ops += resets.get(len(ops), [])
+    for item in graph.order():
+        if isinstance(item, Constraint):
+            b = follower[item.before, item.after]
+            if not lives[b].starts_with_reset:
+                new_ops.append(Reset(wire[b]))
+        else:
+            here = life_of[item]
+            new_ops.append(remap(ops[item], lambda q, here=here: wire[here[q]]))
 
     qregs, offset = [], 0
     for reg in circuit.qregs:
@@ -131,9 +273,9 @@ def reuse_circuit(circuit: Circuit, read_at_end: set[int]) -> tuple[Circuit, lis
         offset += reg.size
         if size:
             qregs.append(Register(reg.name, size))
-    final = [None] * circuit.num_qubits
-    for lt, colour in zip(lifetimes, colours):  # later lifetimes overwrite earlier ones
-        final[lt.qubit] = wire_of_colour[colour]
+    final: list[int | None] = [None] * circuit.num_qubits
+    for v, life in enumerate(lives):  # later lifetimes overwrite earlier ones
+        final[life.qubit] = wire[v]
     return dataclasses.replace(circuit, qregs=tuple(qregs), ops=tuple(new_ops)), final
 
 
@@ -157,17 +299,20 @@ def qubits_read_at_end(program: Program, circuit: Circuit) -> set[int]:
 @register_pass("reuse-qubits")
 @dataclass(frozen=True)
 class ReuseQubits(Pass):
-    """Map qubits that start after others finish onto the finished wires, with a reset.
+    """Reschedule circuits so that qubits that finish hand their wires, reset, to qubits
+    that start later.
 
-    Lowers the width to the most qubits ever in use at once (lifetimes split at resets;
-    qubits an output reads stay to the end) with the same classical record distribution.
-    Circuits already at that width are left unchanged. Writes
-    ``properties["reuse-qubits"][circuit name] = WidthChange(before, after)``. Option
-    ``max_width``: leave circuits at most that wide alone, and fail when one cannot be
-    brought down to it.
+    Operations move only where commutation allows, so every classical record keeps its
+    distribution. Options: ``max_width`` leaves circuits at most that wide alone, stops
+    reusing once a circuit is that narrow, and fails when one cannot get there;
+    ``objective=width`` (default) takes the fewest wires and, among those, the least depth;
+    ``objective=depth`` only reuses where no depth is added, unless ``max_width`` needs
+    more. Writes ``properties["reuse-qubits"][circuit name] = WidthChange(...)``: width,
+    depth and two-qubit gates before and after.
     """
 
     max_width: int | None = option(None, low=1)
+    objective: str = option("width", choices=("width", "depth"))
 
     def run(self, program: Program, properties: PropertySet) -> Program:
         report = properties.setdefault("reuse-qubits", {})
@@ -176,7 +321,8 @@ class ReuseQubits(Pass):
             if self.max_width is not None and circuit.num_qubits <= self.max_width:
                 narrow = circuit
             else:
-                narrow, wires = reuse_circuit(circuit, qubits_read_at_end(program, circuit))
+                narrow, wires = reuse_circuit(circuit, qubits_read_at_end(program, circuit),
+                                              self.max_width or 1, self.objective)
                 if not 0 < narrow.num_qubits < circuit.num_qubits:
                     narrow = circuit
                 else:
@@ -184,8 +330,9 @@ class ReuseQubits(Pass):
             if self.max_width is not None and narrow.num_qubits > self.max_width:
                 raise QCompileError(
                     f"reuse-qubits: circuit {circuit.name!r} needs {narrow.num_qubits} "
-                    f"qubits even with reuse (that many are in use at once), more than "
-                    f"max_width={self.max_width}")
-            report[circuit.name] = WidthChange(circuit.num_qubits, narrow.num_qubits)
+                    f"qubits even with reuse, more than max_width={self.max_width}; circuit "
+                    f"cutting (qcompile cut MODEL --max-qubits {self.max_width}) splits it "
+                    f"into pieces that fit")
+            report[circuit.name] = WidthChange.between(circuit, narrow)
             circuits.append(narrow)
         return relabel_qubit_outputs(program.with_circuits(circuits), final_wire)
