@@ -27,8 +27,9 @@ from .stats import CircuitStats, CollectStats, circuit_stats, program_stats
 __all__ = [
     "AnalysisPass", "BlockPass", "CancelInverses", "Canonicalize", "CircuitPass",
     "CircuitStats", "CollectStats", "CommuteCancel", "DeferMeasurements", "ElidePermutations",
-    "FixDirection", "FixedPoint", "Fuse", "LiftMeasurements", "Merge1Q", "Pass", "PassManager", "PassRecord",
-    "PassReport", "PropertySet", "QuantizeAngles", "QuantizeWeights", "Resynthesize2Q",
+    "FixDirection", "FixedPoint", "Fuse", "LiftMeasurements", "Merge1Q", "Pass",
+    "PassManager", "PassRecord", "PassReport", "PropertySet", "QuantizeAngles",
+    "QuantizeWeights", "Resynthesize2Q",
     "ResynthesizeClifford", "ReuseQubits", "Route", "SplitIndependent", "TranslateBasis",
     "WidthChange",
     "available_passes", "circuit_stats", "parse_pipeline", "pass_class", "preset",
