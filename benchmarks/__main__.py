@@ -11,6 +11,7 @@ from rich.console import Console
 
 from . import compile as compiler_benchmark
 from . import cutting as cutting_benchmark
+from . import reuse as reuse_benchmark
 from .harness import (as_markdown, as_table, generated_section, run_all, timing_note,
                       update_document)
 from .peers import RUNNERS
@@ -21,6 +22,8 @@ DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 COMPILE = "compile"
 #: ... and the circuit-cutting benchmark.
 CUT = "cut"
+#: ... and the qubit-reuse benchmark.
+REUSE = "reuse"
 
 
 def main(argv=None) -> int:
@@ -30,7 +33,7 @@ def main(argv=None) -> int:
     parser.add_argument("--only", action="append", metavar="NAME",
                         help=f"run only workloads whose name contains NAME (repeatable); "
                              f"'{COMPILE}': the compiler benchmark, '{CUT}': the cutting "
-                             f"benchmark")
+                             f"benchmark, '{REUSE}': the qubit-reuse benchmark")
     parser.add_argument("--runner", action="append", choices=list(RUNNERS),
                         help="run only these simulators (qcompile is always the reference)")
     parser.add_argument("--repeats", type=int, default=None,
@@ -43,8 +46,9 @@ def main(argv=None) -> int:
     chosen = [w for w in workloads(args.quick) if _selected(w.name, args.only)]
     run_compiler = _selected(COMPILE, args.only)
     run_cutting = _selected(CUT, args.only)
-    if not chosen and not run_compiler and not run_cutting:
-        names = [w.name for w in workloads(args.quick)] + [COMPILE, CUT]
+    run_reuse = _selected(REUSE, args.only)
+    if not chosen and not run_compiler and not run_cutting and not run_reuse:
+        names = [w.name for w in workloads(args.quick)] + [COMPILE, CUT, REUSE]
         console.print(f"no workload matches {args.only}; names: {', '.join(names)}")
         return 2
     write = not args.quick and not args.no_write
@@ -53,6 +57,8 @@ def main(argv=None) -> int:
         failed |= not compiler(args.quick, console, write)
     if run_cutting:
         failed |= not cutting(args.quick, console, write)
+    if run_reuse:
+        failed |= not reuse(args.quick, console, write)
     return 1 if failed else 0
 
 
@@ -111,6 +117,24 @@ def cutting(quick: bool, console: Console, write: bool) -> bool:
             rows, time.perf_counter() - start), cutting_benchmark.MARKERS)
         console.print(f"updated {DOCUMENT}")
     return not wrong
+
+
+def reuse(quick: bool, console: Console, write: bool) -> bool:
+    """The qubit-reuse benchmark; False when the pipeline crashed on some circuit (circuits
+    the baseline gets narrower are reported, not failed)."""
+    with console.status("benchmarking qubit reuse") as status:
+        report = reuse_benchmark.run(quick, status.update)
+    for table in reuse_benchmark.as_rich(report):
+        console.print(table)
+    for line in reuse_benchmark.legend(report) + reuse_benchmark.notes(report):
+        console.print(line)
+    for row in report.crashes:
+        console.print(f"[bold red]CRASH[/]: {row.case.name}\n{row.crash}")
+    if write:
+        update_document(DOCUMENT, reuse_benchmark.document_section(report),
+                        reuse_benchmark.MARKERS)
+        console.print(f"updated {DOCUMENT}")
+    return not report.crashes
 
 
 if __name__ == "__main__":

@@ -146,3 +146,21 @@ def test_cli_quick_cut_run(capsys):
     assert main(["--quick", "--only", "cut"]) == 0
     out = capsys.readouterr().out
     assert "qaoa_6" in out and "hea_4" in out and "DISAGREES" not in out
+
+
+def test_cli_quick_reuse_run(capsys):
+    assert main(["--quick", "--only", "reuse", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert "bv_5" in out and "ghz_8" in out and "CRASH" not in out
+    assert "qft22" not in out and "qaoa_6" not in out
+
+
+def test_caqr_baseline_reuses_bernstein_vazirani_in_wire_order():
+    from benchmarks import reuse
+    from qcompile.frontend.qiskit_circuit import from_qiskit
+    # Plain wire order: data qubits can follow one another only in the order of their CX on
+    # the ancilla, and nothing can follow or precede the ancilla.
+    found = reuse.caqr_baseline(from_qiskit(reuse.bernstein_vazirani(5)))
+    assert 2 <= found.width < 5 and found.reuses == 5 - found.width
+    ghz = reuse.caqr_baseline(from_qiskit(reuse.ghz(4)))
+    assert ghz.width < 4 and ghz.depth >= 5

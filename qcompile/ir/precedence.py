@@ -23,19 +23,23 @@ from .ops import Operation
 
 @dataclass(frozen=True)
 class Constraint:
-    """Every node of ``before`` runs before every node of ``after`` (bit sets)."""
+    """Every node of ``before`` runs before every node of ``after`` (bit sets), with
+    ``length`` more steps in between (an operation the pass will put there, e.g. a reset)."""
 
     before: int
     after: int
+    length: int = 0
 
 
 class Precedence:
     """Nodes ``0..len(ops)-1`` in block order; edges only where the order matters."""
 
     def __init__(self, ops: Sequence[Operation],
-                 wires: Sequence[Sequence[Hashable]] | None = None):
+                 wires: Sequence[Sequence[Hashable]] | None = None, *, reorder: bool = True):
         """``wires[node]``: what the node's operation occupies (default: its qubits and
-        classical bits); a pass may name finer wires, e.g. one per qubit lifetime."""
+        classical bits); a pass may name finer wires, e.g. one per qubit lifetime. Without
+        ``reorder``, operations keep their order along every wire (commuting or not): then
+        the depth of every order, counted wire by wire, is the longest path."""
         self.ops = list(ops)
         wires = [wires_of(op) for op in ops] if wires is None else wires
         self._successors: list[list[int]] = [[] for _ in ops]
@@ -48,7 +52,7 @@ class Precedence:
                 chain, prefixes = on_wire.setdefault(wire, ([], [0]))
                 for index in range(len(chain) - 1, -1, -1):
                     earlier = chain[index]
-                    if found >> earlier & 1 or commutes(self.ops[earlier], op):
+                    if found >> earlier & 1 or reorder and commutes(self.ops[earlier], op):
                         continue
                     self._successors[earlier].append(node)
                     found |= self._ancestors[earlier] | 1 << earlier
@@ -72,14 +76,15 @@ class Precedence:
         """Whether all of ``before`` may still run before all of ``after`` (bit sets)."""
         return not (self.ancestors(before) | before) & after
 
-    def require(self, before: int, after: int) -> None:
-        """Add the constraint that all of ``before`` run before all of ``after``; the caller
-        has checked :meth:`can_precede` (else the graph would get a cycle)."""
+    def require(self, before: int, after: int, length: int = 0) -> None:
+        """Add the constraint that all of ``before`` run before all of ``after``, ``length``
+        steps apart; the caller has checked :meth:`can_precede` (else the graph would get a
+        cycle)."""
         gained = self.ancestors(before) | before
         for node, found in enumerate(self._ancestors):
             if found & after or after >> node & 1:
                 self._ancestors[node] = found | gained
-        self.constraints.append(Constraint(before, after))
+        self.constraints.append(Constraint(before, after, length))
 
     def copy(self) -> Precedence:
         """An independent copy for trying constraints (the operation edges are shared)."""
@@ -112,12 +117,13 @@ class Precedence:
         return out
 
     def path_lengths(self) -> tuple[list[int], list[int]]:
-        """Per node, the longest chain of operations ending at it and the longest starting
-        at it (both counting the node); constraints add no length. The depth of every
-        order is the largest of either."""
+        """Per node (the operations, then one per constraint), the longest chain of steps
+        ending at it and the longest starting at it, both counting the node (a constraint
+        counts its length); the largest is the depth of the best order."""
         successors, waiting = self._graph()
-        n, total = len(self.ops), len(successors)
-        weight = [1] * n + [0] * (total - n)
+        n = len(self.ops)
+        weight = [1] * n + [c.length for c in self.constraints]
+        total = len(weight)
         ready = [node for node in range(total) if not waiting[node]]
         topological = []
         while ready:
@@ -135,7 +141,10 @@ class Precedence:
         for node in reversed(topological):
             for nxt in successors[node]:
                 starting[node] = max(starting[node], starting[nxt] + weight[node])
-        return ending[:n], starting[:n]
+        return ending, starting
+
+    def depth(self) -> int:
+        return max(self.path_lengths()[0], default=0)
 
     def _graph(self) -> tuple[list[list[int]], list[int]]:
         """Successor lists with one extra node per constraint, and in-degrees."""

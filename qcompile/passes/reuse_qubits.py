@@ -17,9 +17,11 @@ width is the number of chains. The chains are chosen
 - for at most ``EXACT_LIFETIMES`` lifetimes, by a depth-first search over each lifetime's
   predecessor, pruned by the best width found (exact unless it runs out of its
   ``EXACT_STEPS`` steps, then the best found);
-- otherwise (and as the search's first bound) in rounds: a minimum-cost bipartite matching
-  of chain ends to chain starts (the most pairs, then the least depth added: a look-ahead
-  over all pairs at once), applied cheapest first while each pair is still possible.
+- otherwise (and as the search's first bound) by the better of two heuristics: rounds of a
+  minimum-cost bipartite matching of chain ends to chain starts (the most pairs, then the
+  least depth added: a look-ahead over all pairs at once), applied cheapest first while
+  each pair is still possible; and, up to ``CHEAPEST_FIRST_LIFETIMES`` lifetimes, CaQR's
+  rule of one link at a time, the one adding the least depth.
 
 Qubits that a program output reads (ExpVal, Probs, State, clbit-less Counts) stay in use to
 the end. Barriers describe the original schedule, which reuse abandons: a circuit that gets
@@ -44,6 +46,8 @@ from .base import Pass, PropertySet, option, register_pass
 from .stats import circuit_stats
 from .wires import relabel_qubit_outputs
 
+#: Circuits with at most this many lifetimes also try linking cheapest pair first.
+CHEAPEST_FIRST_LIFETIMES = 64
 #: Circuits with at most this many lifetimes get the exact search.
 EXACT_LIFETIMES = 10
 #: Steps (search-tree nodes) the exact search may take before it settles for the best found.
@@ -135,44 +139,81 @@ def _ends(lives: Sequence[Lifetime], chains: Chains) -> tuple[list[int], list[in
     return tails, [b for b in range(len(lives)) if chains.prev[b] is None]
 
 
-def link_greedily(graph: Precedence, lives: Sequence[Lifetime], chains: Chains, goal: int,
-                  free_only: bool = False) -> None:
-    """Link chains in matching rounds until the width is ``goal`` or no pair is possible;
-    ``free_only``: only pairs that lengthen no path (add no depth)."""
+def _pairs(graph: Precedence, lives: Sequence[Lifetime], chains: Chains,
+           free_only: bool) -> tuple[dict[tuple[int, int], int], int]:
+    """Every possible link (chain end a → chain start b) with the depth it would add, and
+    the depth now."""
+    ending, starting = graph.path_lengths()
+    depth = max(ending, default=0)
+    tails, heads = _ends(lives, chains)
+    pairs = {}
+    for a in tails:
+        before = graph.ancestors(lives[a].nodes) | lives[a].nodes
+        finish = max(ending[n] for n in members(lives[a].nodes))
+        for b in heads:
+            if a == b or before & lives[b].nodes:
+                continue
+            start = max((starting[n] for n in members(lives[b].nodes)), default=0)
+            extra = max(0, finish + _reset_length(lives[b]) + start - depth)
+            if not (free_only and extra):
+                pairs[a, b] = extra
+    return pairs, depth
+
+
+def link_by_matching(graph: Precedence, lives: Sequence[Lifetime], chains: Chains,
+                     goal: int, free_only: bool = False) -> Precedence:
+    """Link chains in matching rounds until the width is ``goal`` or no pair is possible,
+    and return the graph with the links' constraints; ``free_only``: only links that leave
+    the depth of ``graph`` as it is (each checked on a copy)."""
     while chains.width > goal:
-        ending, starting = graph.path_lengths()
-        depth = max(ending, default=0)
-        tails, heads = _ends(lives, chains)
+        pairs, depth = _pairs(graph, lives, chains, free_only)
+        if not pairs:
+            return graph
+        tails = sorted({a for a, _ in pairs})
+        heads = sorted({b for _, b in pairs})
         cost = np.zeros((len(tails), len(heads)))
-        added = {}
-        for i, a in enumerate(tails):
-            before = graph.ancestors(lives[a].nodes) | lives[a].nodes
-            finish = max(ending[n] for n in members(lives[a].nodes))
-            for j, b in enumerate(heads):
-                if a == b or before & lives[b].nodes:
-                    continue
-                start = max((starting[n] for n in members(lives[b].nodes)), default=0)
-                extra = max(0, finish + start - depth)
-                if free_only and extra:
-                    continue
-                added[a, b] = extra
-                # Every pair outweighs any sum of depth costs: the most pairs first.
-                cost[i, j] = -1 + extra / (1 + extra) / (1 + len(lives))
-        if not added:
-            return
+        for (a, b), extra in pairs.items():
+            # Every pair outweighs any sum of depth costs: the most pairs first.
+            cost[tails.index(a), heads.index(b)] = -1 + extra / (1 + extra) / (1 + len(lives))
         rows, cols = linear_sum_assignment(cost)
         chosen = sorted(((tails[i], heads[j]) for i, j in zip(rows, cols)
-                         if (tails[i], heads[j]) in added), key=lambda pair: added[pair])
+                         if (tails[i], heads[j]) in pairs), key=lambda pair: pairs[pair])
         linked = 0
         for a, b in chosen:
             if chains.width <= goal:
                 break
-            if graph.can_precede(lives[a].nodes, lives[b].nodes):
-                graph.require(lives[a].nodes, lives[b].nodes)
-                chains.link(a, b)
-                linked += 1
+            if not graph.can_precede(lives[a].nodes, lives[b].nodes):
+                continue
+            trial = graph.copy() if free_only else graph
+            trial.require(lives[a].nodes, lives[b].nodes, _reset_length(lives[b]))
+            if free_only and trial.depth() > depth:
+                continue
+            graph = trial
+            chains.link(a, b)
+            linked += 1
         if not linked:
-            return
+            return graph
+    return graph
+
+
+def link_cheapest_first(graph: Precedence, lives: Sequence[Lifetime], chains: Chains,
+                        goal: int) -> Precedence:
+    """Link one pair at a time, always the one adding the least depth (CaQR's rule), until
+    the width is ``goal`` or no pair is possible."""
+    while chains.width > goal:
+        pairs, _ = _pairs(graph, lives, chains, False)
+        if not pairs:
+            break
+        a, b = min(pairs, key=lambda pair: (pairs[pair], pair))
+        graph.require(lives[a].nodes, lives[b].nodes, _reset_length(lives[b]))
+        chains.link(a, b)
+    return graph
+
+
+def _reset_length(life: Lifetime) -> int:
+    """Steps between a lifetime and the one it follows on a wire: the reset, unless it
+    starts with one."""
+    return 0 if life.starts_with_reset else 1
 
 
 def link_exactly(base: Precedence, lives: Sequence[Lifetime], graph: Precedence,
@@ -184,7 +225,7 @@ def link_exactly(base: Precedence, lives: Sequence[Lifetime], graph: Precedence,
     order = sorted(range(len(lives)), key=lambda v: (lives[v].first, v))
 
     def key(g: Precedence, width: int) -> tuple[int, int]:
-        return max(width, goal), max(g.path_lengths()[0], default=0)
+        return max(width, goal), g.depth()
 
     best = [key(graph, chains.width), graph, chains]
     trial = Chains(len(lives))
@@ -204,7 +245,7 @@ def link_exactly(base: Precedence, lives: Sequence[Lifetime], graph: Precedence,
         for a in _ends(lives, trial)[0]:
             if a != b and g.can_precede(lives[a].nodes, lives[b].nodes):
                 twin = g.copy()
-                twin.require(lives[a].nodes, lives[b].nodes)
+                twin.require(lives[a].nodes, lives[b].nodes, _reset_length(lives[b]))
                 trial.link(a, b)
                 search(index + 1, twin, width)
                 trial.unlink(a, b)
@@ -227,23 +268,41 @@ def _wire_names(lives: Sequence[Lifetime], chain_of: Sequence[int],
     return claimed
 
 
-def reuse_circuit(circuit: Circuit, read_at_end: set[int], goal: int = 1,
+def reuse_circuit(circuit: Circuit, read_at_end: set[int], max_width: int | None = None,
                   objective: str = "width") -> tuple[Circuit, list[int | None]]:
-    """The circuit rescheduled onto as few wires as possible (stopping at ``goal``), and per
-    original qubit the wire of its last lifetime (None for unused qubits). With
+    """The circuit rescheduled onto as few wires as possible (stopping at ``max_width``),
+    and per original qubit the wire of its last lifetime (None for unused qubits); the
+    circuit itself when that is no narrower. With
     ``objective="depth"`` only reuse that adds no depth, unless more is needed for
-    ``goal``."""
+    ``max_width``."""
+    goal = max_width or 1
     ops = [op for op in circuit.ops if not isinstance(op, Barrier)]
     lives, life_of = lifetimes(ops, read_at_end)
-    graph = Precedence(ops, [[("q", life_of[n][q]) for q in qubits_of(op)] +
-                             [("c", c) for c in clbits_of(op)] for n, op in enumerate(ops)])
-    base, chains = graph.copy(), Chains(len(lives))
+    wires = [[("q", life_of[n][q]) for q in qubits_of(op)] + [("c", c) for c in clbits_of(op)]
+             for n, op in enumerate(ops)]
+    chains = Chains(len(lives))
     if objective == "depth":
-        link_greedily(graph, lives, chains, 1, free_only=True)
-    link_greedily(graph, lives, chains, goal)
-    if objective == "width" and len(lives) <= EXACT_LIFETIMES:
-        graph, chains = link_exactly(base, lives, graph, chains, goal)
+        # Wire order kept: the longest path is then the depth of the circuit written out.
+        graph = link_by_matching(Precedence(ops, wires, reorder=False), lives, chains, goal,
+                                 free_only=True)
+        if max_width is not None and chains.width > max_width:
+            loose = Precedence(ops, wires)
+            for constraint in graph.constraints:
+                loose.require(constraint.before, constraint.after, constraint.length)
+            graph = link_by_matching(loose, lives, chains, goal)
+    else:
+        base = Precedence(ops, wires)
+        graph = link_by_matching(base.copy(), lives, chains, goal)
+        if len(lives) <= CHEAPEST_FIRST_LIFETIMES:
+            other = Chains(len(lives))
+            rival = link_cheapest_first(base.copy(), lives, other, goal)
+            if (other.width, rival.depth()) < (chains.width, graph.depth()):
+                graph, chains = rival, other
+        if len(lives) <= EXACT_LIFETIMES:
+            graph, chains = link_exactly(base, lives, graph, chains, goal)
 
+    if chains.width >= circuit.num_qubits:  # (lifetimes split at resets may need more)
+        return circuit, list(range(circuit.num_qubits))
     heads = [v for v in range(len(lives)) if chains.prev[v] is None]
     chain_of = [0] * len(lives)
     for index, head in enumerate(heads):
@@ -322,7 +381,7 @@ class ReuseQubits(Pass):
                 narrow = circuit
             else:
                 narrow, wires = reuse_circuit(circuit, qubits_read_at_end(program, circuit),
-                                              self.max_width or 1, self.objective)
+                                              self.max_width, self.objective)
                 if not 0 < narrow.num_qubits < circuit.num_qubits:
                     narrow = circuit
                 else:
