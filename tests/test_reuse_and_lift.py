@@ -381,6 +381,13 @@ def test_max_width_stops_there_and_objective_depth_adds_none():
         _run("reuse-qubits(max_width=1)", ghz(4))
 
 
+def test_circuits_too_long_to_reschedule_are_refused(monkeypatch):
+    monkeypatch.setattr(reuse_qubits, "MAX_OPERATIONS", 10)
+    with pytest.raises(QCompileError, match=r"'ghz8' has 16 operations; rescheduling takes "
+                                            r"at most 10"):
+        _run("reuse-qubits", ghz(8))
+
+
 def test_outputs_read_at_the_end_keep_their_qubits_and_follow_them():
     """ExpVal on q0 and q3 of a GHZ-like circuit whose q1, q2 are measured: only those two
     are freed, and the observables move with the qubits they read."""

@@ -52,6 +52,9 @@ CHEAPEST_FIRST_LIFETIMES = 64
 EXACT_LIFETIMES = 10
 #: Steps (search-tree nodes) the exact search may take before it settles for the best found.
 EXACT_STEPS = 20_000
+#: The most top-level operations a circuit may have: the precedence view keeps a bit set of
+#: ancestors per operation, which grows with the square of their number.
+MAX_OPERATIONS = 50_000
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,9 @@ def reuse_circuit(circuit: Circuit, read_at_end: set[int], max_width: int | None
     ``max_width``."""
     goal = max_width or 1
     ops = [op for op in circuit.ops if not isinstance(op, Barrier)]
+    if len(ops) > MAX_OPERATIONS:
+        raise QCompileError(f"reuse-qubits: circuit {circuit.name!r} has {len(ops)} "
+                            f"operations; rescheduling takes at most {MAX_OPERATIONS}")
     lives, life_of = lifetimes(ops, read_at_end)
     wires = [[("q", life_of[n][q]) for q in qubits_of(op)] + [("c", c) for c in clbits_of(op)]
              for n, op in enumerate(ops)]
