@@ -26,6 +26,28 @@ from .runner import Value, bind_call, forward
 from .registry import Executor, executor
 
 
+class Recording:
+    """One forward run of a program kept for its backward pass (an autodiff framework's
+    tape): ``outputs`` as ``run_program`` returns them, then any number of ``vjp`` calls
+    without running the program again."""
+
+    def __init__(self, program: Program, inputs: Mapping[str, np.ndarray] | None,
+                 weights: Mapping[str, np.ndarray] | None, *, backend: str = "statevector"):
+        self.program, self.inputs = program, inputs
+        self.runner = _differentiable(backend)
+        self.values, self.batch = forward(program, inputs, weights,
+                                          execute=self.runner.build())
+
+    @property
+    def outputs(self) -> dict[str, np.ndarray]:
+        return {name: self.values[name].broadcast(self.batch) for name in self.program.outputs}
+
+    def vjp(self, cotangents: Mapping[str, np.ndarray]) -> tuple[dict, dict]:
+        """``(input_grads, weight_grads)`` of Σ cotangent · output (see :func:`program_vjp`)."""
+        return _backward(self.program, self.inputs, self.values, self.batch, cotangents,
+                         self.runner)
+
+
 def program_vjp(program: Program, inputs: Mapping[str, np.ndarray] | None,
                 weights: Mapping[str, np.ndarray] | None,
                 cotangents: Mapping[str, np.ndarray], *,
@@ -38,9 +60,7 @@ def program_vjp(program: Program, inputs: Mapping[str, np.ndarray] | None,
     ``weight_grads`` has the trainable weights only (frozen ones are left out). ``backend``
     names the executor that runs and differentiates the circuit calls.
     """
-    runner = _differentiable(backend)
-    values, batch = forward(program, inputs, weights, execute=runner.build())
-    return _backward(program, inputs, values, batch, cotangents, runner)
+    return Recording(program, inputs, weights, backend=backend).vjp(cotangents)
 
 
 def value_and_grad(program: Program, inputs: Mapping[str, np.ndarray] | None,
@@ -53,11 +73,9 @@ def value_and_grad(program: Program, inputs: Mapping[str, np.ndarray] | None,
     ``(value, cotangents)``: the scalar loss and its gradient with respect to each output it
     uses. Returns ``(value, input_grads, weight_grads)``, trainable weights only.
     """
-    runner = _differentiable(backend)
-    values, batch = forward(program, inputs, weights, execute=runner.build())
-    outputs = {name: values[name].broadcast(batch) for name in program.outputs}
-    value, cotangents = loss(outputs)
-    return (float(value), *_backward(program, inputs, values, batch, cotangents, runner))
+    recording = Recording(program, inputs, weights, backend=backend)
+    value, cotangents = loss(recording.outputs)
+    return (float(value), *recording.vjp(cotangents))
 
 
 def _differentiable(name: str) -> Executor:

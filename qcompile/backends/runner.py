@@ -32,10 +32,36 @@ class Value:
                                                                (batch,) + self.array.shape)
 
 
+#: Initial circuit angles are drawn from [-ANGLE_RANGE, ANGLE_RANGE): small enough to
+#: start near the ansatz's reference point, large enough not to sit on a flat gradient.
+ANGLE_RANGE = np.pi / 4
+
+
 def init_weights(program: Program, seed: int | None = None) -> dict[str, np.ndarray]:
-    """Seeded uniform(-pi, pi) initial values for every declared weight."""
+    """Seeded initial values by how each weight is used: the matrix of a ``linear`` layer
+    Glorot-uniform (He-uniform when a ``relu`` reads the layer), a bias zeros, anything else
+    (circuit angles above all) uniform in ±:data:`ANGLE_RANGE`. Uniform angles in [-π, π)
+    for classical layers would saturate ``tanh`` and silence ReLUs."""
     rng = np.random.default_rng(seed)
-    return {w.name: rng.uniform(-np.pi, np.pi, w.shape) for w in program.weights}
+    matrices, biases, relu_inputs = {}, set(), set()
+    for stmt in program.body:
+        if isinstance(stmt, TensorOp) and stmt.op == "linear":
+            matrices[stmt.operands[1]] = stmt.result
+            biases.update(stmt.operands[2:])
+        elif isinstance(stmt, TensorOp) and stmt.op == "relu":
+            relu_inputs.update(stmt.operands)
+    values = {}
+    for w in program.weights:
+        if w.name in matrices and len(w.shape) == 2:
+            fan_out, fan_in = w.shape
+            limit = np.sqrt(6 / fan_in if matrices[w.name] in relu_inputs
+                            else 6 / (fan_in + fan_out))
+            values[w.name] = rng.uniform(-limit, limit, w.shape)
+        elif w.name in biases:
+            values[w.name] = np.zeros(w.shape)
+        else:
+            values[w.name] = rng.uniform(-ANGLE_RANGE, ANGLE_RANGE, w.shape)
+    return values
 
 
 def batch_inputs(program: Program, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

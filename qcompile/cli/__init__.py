@@ -1,4 +1,5 @@
-"""The ``qcompile`` command line: compile, run, cut, list passes and models, and hardware jobs.
+"""The ``qcompile`` command line: compile, run, cut, train, list passes and models, and
+hardware jobs.
 
 One module per command group, all on :mod:`.io`; this module only assembles the parser.
 Every user mistake ends as one clear message on stderr and exit status 2; internal errors
@@ -16,6 +17,7 @@ from .io import stderr
 from .jobs import add_job_commands
 from .listings import add_listing_commands
 from .run import add_run_command
+from .train import add_train_commands
 
 USER_ERROR = 2
 
@@ -27,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_compile_command(sub)
     add_run_command(sub)
     add_cut_command(sub)
+    add_train_commands(sub)
     add_listing_commands(sub)
     add_job_commands(sub)
     return parser

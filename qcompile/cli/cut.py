@@ -7,7 +7,6 @@ read-out ``--observable`` asks for (probabilities of every qubit by default).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -15,17 +14,8 @@ from pathlib import Path
 
 from ..ir import QCompileError
 from .compile import add_pipeline_options, compile_program
-from .io import add_model_argument, int_at_least, load_program, stderr, write_text
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not value > 0 or math.isnan(value):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+from .io import (add_model_argument, int_at_least, load_program, positive_float, stderr,
+                 write_text)
 
 
 def cmd_cut(args) -> None:
@@ -82,10 +72,10 @@ def add_cut_command(subparsers) -> None:
     cut.add_argument("--max-qubits", type=int_at_least(1, "positive"), required=True,
                      metavar="K", help="the most qubits any fragment may use")
     cut.add_argument("--circuit", help="which circuit to cut (when the model has several)")
-    cut.add_argument("--max-overhead", type=_positive_float, default=math.inf, metavar="X",
+    cut.add_argument("--max-overhead", type=positive_float, default=math.inf, metavar="X",
                      help="refuse plans whose sampling overhead (the product of γ²) is "
                      "larger")
-    cut.add_argument("--time-limit", type=_positive_float, default=10.0, metavar="SECONDS",
+    cut.add_argument("--time-limit", type=positive_float, default=10.0, metavar="SECONDS",
                      help="time for the exact search before a beam search finishes "
                      "(default 10)")
     cut.add_argument("--observable", metavar="PAULIS", help="the read-out the "

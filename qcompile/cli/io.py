@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import json
 import sys
 import zipfile
@@ -215,6 +216,17 @@ def _print_results(results: dict[str, np.ndarray]) -> None:
         stdout.print(table)
         if value.shape[0] > 32:
             stdout.print(f"... {value.shape[0] - 32} more samples (use --json for all)")
+
+
+def positive_float(text: str) -> float:
+    """An argparse type for a positive, finite-or-infinite number (``--lr``, ``--time-limit``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0 or math.isnan(value):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
 
 
 def int_at_least(minimum: int, kind: str, at_most: int = MAX_INT64):
