@@ -256,10 +256,11 @@ def test_cli_train_writes_a_run_and_evaluate_reads_it(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert len(metrics["history"]) == 3 and metrics["loss"] == "cross-entropy"
     done = _cli("evaluate", "zoo:zz-vqc", "--weights", out / "weights.npz", "--data",
-                "moons:n80:scale-pi", "--seed", "2", "--json")
+                "moons:n80:scale-pi", "--seed", "2", "--json", "--attack", "pgd:0.2")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["test"]["accuracy"] == pytest.approx(
-        metrics["test"]["accuracy"])
+    found = json.loads(done.stdout)
+    assert found["test"]["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
+    assert found["test under pgd:0.2"]["loss"] > found["test"]["loss"]
     done = _cli("train", "zoo:zz-vqc", "--resume", out)  # finished: nothing left to do
     assert done.returncode == 0, done.stderr
     done = _cli("train", "zoo:qcnn", "--resume", out)
@@ -272,8 +273,52 @@ def test_cli_train_writes_a_run_and_evaluate_reads_it(tmp_path):
     (["--data", "moons:nope"], "unknown step 'nope'"),
     ([], "--data RECIPE"),
     (["--data", "moons", "--lr", "-1"], "expected a positive number"),
-    (["--resume", "/nonexistent/run"], "no readable checkpoint")])
+    (["--resume", "/nonexistent/run"], "no readable checkpoint"),
+    (["--data", "moons", "--adversarial", "pgd"], "fgsm:EPS or pgd:EPS")])
 def test_cli_train_errors(tmp_path, args, message):
     done = _cli("train", "zoo:zz-vqc", *args, "--out", tmp_path / "r")
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+# --- adversarial ---------------------------------------------------------------------------
+
+def test_input_gradient_matches_finite_differences(moons):
+    from qcompile.training import input_gradient
+
+    program = load_model("zz-vqc")
+    trainer = Trainer(program, moons)
+    weights = trainer.initial_state().weights
+    x, y = moons.x_train[:6], moons.y_train[:6]
+    _, grad = input_gradient(program, "p", trainer.objective, weights, x, y)
+    numeric = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[index] = 1e-6
+        numeric[index] = (trainer.loss(weights, x + step, y)
+                          - trainer.loss(weights, x - step, y)) / 2e-6
+    np.testing.assert_allclose(grad, numeric, atol=1e-7)
+
+
+def test_attacks_raise_the_loss_within_the_box_and_adversarial_training_resists():
+    from qcompile.training import attack
+
+    program = load_model("dressed-circuit")
+    data = load_data("digits:3,5:pca8:standard", seed=0)
+    plain = Trainer(program, data, TrainConfig(epochs=6, seed=1))
+    weights = plain.run().weights
+    x, y = data.x_test, data.y_test
+    clean = plain.loss(weights, x, y)
+    for kind in ("fgsm", "pgd"):
+        moved = attack(kind, program, "y", plain.objective, weights, x, y, 0.3)
+        assert np.abs(moved - x).max() <= 0.3 + 1e-12
+        assert plain.loss(weights, moved, y) > clean + 0.1
+    robust = Trainer(program, data, TrainConfig(epochs=6, seed=1, adversarial="fgsm:0.3"))
+    tuned = robust.run().weights
+    for name in ("fgsm:0.3", "pgd:0.3"):
+        assert (robust.evaluate(tuned, "test", name)["accuracy"]
+                > plain.evaluate(weights, "test", name)["accuracy"] + 0.03)
+    with pytest.raises(QCompileError, match="needs a gradient optimizer"):
+        TrainConfig(optimizer="spsa", adversarial="fgsm:0.1")
+    with pytest.raises(QCompileError, match="fgsm:EPS or pgd:EPS"):
+        TrainConfig(adversarial="fgsm:-1")

@@ -63,7 +63,7 @@ def cmd_train(args) -> None:
                              optimizer=args.optimizer, loss=args.loss,
                              schedule=args.schedule, seed=args.seed,
                              validation=args.validation, patience=args.patience,
-                             output=args.output)
+                             output=args.output, adversarial=args.adversarial)
     data = load_data(recipe, seed=config.seed, test_fraction=test_fraction)
     trainer = Trainer(program, data, config)
     state = state or trainer.initial_state()
@@ -179,6 +179,8 @@ def cmd_evaluate(args) -> None:
     trainer = Trainer(program, data, TrainConfig(loss=args.loss, seed=args.seed,
                                                  output=args.output))
     found = {part: trainer.evaluate(weights, part) for part in ("fit", "test")}
+    if args.attack is not None:
+        found[f"test under {args.attack}"] = trainer.evaluate(weights, "test", args.attack)
     if args.json:
         stdout.print(json.dumps({"loss": trainer.objective.loss, **found}), markup=False,
                      highlight=False, soft_wrap=True)
@@ -217,6 +219,8 @@ def add_train_commands(subparsers) -> None:
                        help="fraction of the training part held out for early stopping")
     train.add_argument("--patience", type=int_at_least(1, "positive", 10 ** 6),
                        help="stop after this many epochs without a better validation loss")
+    train.add_argument("--adversarial", metavar="ATTACK", help="adversarial training: "
+                       "fgsm:EPS or pgd:EPS examples join every mini-batch")
     train.add_argument("--out", metavar="DIR", help="where the run is written "
                        "(default runs/MODEL)")
     train.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
@@ -228,6 +232,8 @@ def add_train_commands(subparsers) -> None:
     add_model_argument(evaluate)
     evaluate.add_argument("--weights", required=True, metavar="FILE", help=".npz weights")
     evaluate.add_argument("--data", required=True, metavar="RECIPE")
+    evaluate.add_argument("--attack", metavar="ATTACK", help="also on adversarial test "
+                          "samples: fgsm:EPS or pgd:EPS (L∞, on the features)")
     evaluate.add_argument("--json", action="store_true")
     _add_data_options(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)

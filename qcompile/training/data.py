@@ -1,4 +1,5 @@
-"""Data recipes: a dataset and its preprocessing named in one string, never a download.
+"""Data recipes: a dataset and its preprocessing named in one string, never a download;
+and how a sample's features fill a model's inputs.
 
 ``digits:3,5:pca8:scale-pi`` is scikit-learn's bundled digits, classes 3 and 5 only (labels
 0, 1 in that order), 8 principal components, each feature scaled to [0, π]. The first part
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..frontend.limits import read_file
-from ..ir import QCompileError
+from ..ir import Program, QCompileError
 
 DATASETS = ("digits", "breast_cancer", "iris", "wine", "moons", "circles")
 #: The largest data file read (bytes).
@@ -204,3 +205,16 @@ def _transform(step: str, train: np.ndarray, test: np.ndarray, recipe: str):
         model = MinMaxScaler({"minmax": (0.0, 1.0), "scale-pi": (0.0, np.pi),
                               "scale-2pi": (-np.pi, np.pi)}[step])
     return model.fit_transform(train), model.transform(test)
+
+
+def features_to_inputs(program: Program, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Columns of ``x`` (samples × features) as the program's inputs, in declaration
+    order, each reshaped to its declared shape."""
+    sizes = [int(np.prod(d.shape)) if d.shape else 1 for d in program.inputs]
+    if x.ndim != 2 or x.shape[1] != sum(sizes):
+        wanted = ", ".join(f"{d.name}{list(d.shape)}" for d in program.inputs) or "none"
+        raise QCompileError(f"the data has {x.shape[1] if x.ndim == 2 else '?'} features per "
+                            f"sample; the model's inputs ({wanted}) take {sum(sizes)}")
+    bounds = np.cumsum([0] + sizes)
+    return {d.name: x[:, lo:hi].reshape((len(x),) + tuple(d.shape))
+            for d, lo, hi in zip(program.inputs, bounds[:-1], bounds[1:])}

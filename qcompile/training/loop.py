@@ -20,7 +20,8 @@ import numpy as np
 from ..backends.gradients import value_and_grad
 from ..backends.runner import init_weights, run_program
 from ..ir import Program, QCompileError
-from .data import Dataset
+from .adversarial import attack, parse_attack
+from .data import Dataset, features_to_inputs
 from .objectives import Objective, choose_objective, metrics
 from .optimizers import (OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer, state_arrays,
                          state_from_arrays)
@@ -44,6 +45,9 @@ class TrainConfig:
     patience: int | None = None
     output: str | None = None
     evaluations: int = 100
+    #: adversarial training: ``"fgsm:EPS"`` or ``"pgd:EPS"`` examples (made at the current
+    #: weights) join every mini-batch
+    adversarial: str | None = None
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -63,6 +67,11 @@ class TrainConfig:
                                 f"{self.validation}")
         if self.patience is not None and self.validation == 0.0:
             raise QCompileError("early stopping (patience) needs a validation fraction")
+        if self.adversarial is not None:
+            parse_attack(self.adversarial)
+            if self.optimizer not in ("adam", "sgd"):
+                raise QCompileError("adversarial training needs a gradient optimizer (adam "
+                                    "or sgd): the attack follows input gradients")
 
 
 @dataclass
@@ -90,19 +99,6 @@ class TrainResult:
 
 
 Progress = Callable[[str, dict], None]
-
-
-def features_to_inputs(program: Program, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Columns of ``x`` (samples × features) as the program's inputs, in declaration
-    order, each reshaped to its declared shape."""
-    sizes = [int(np.prod(d.shape)) if d.shape else 1 for d in program.inputs]
-    if x.ndim != 2 or x.shape[1] != sum(sizes):
-        wanted = ", ".join(f"{d.name}{list(d.shape)}" for d in program.inputs) or "none"
-        raise QCompileError(f"the data has {x.shape[1] if x.ndim == 2 else '?'} features per "
-                            f"sample; the model's inputs ({wanted}) take {sum(sizes)}")
-    bounds = np.cumsum([0] + sizes)
-    return {d.name: x[:, lo:hi].reshape((len(x),) + tuple(d.shape))
-            for d, lo, hi in zip(program.inputs, bounds[:-1], bounds[1:])}
 
 
 class Trainer:
@@ -180,6 +176,8 @@ class Trainer:
                 rows = order[batches[index]]
                 x, y = self.x_fit[rows], self.y_fit[rows]
                 if optimizer.uses == "gradient":
+                    if config.adversarial is not None:
+                        x, y = self._with_adversarial(state.weights, x, y, epoch, index)
                     value, grads = self._gradient(state.weights, x, y)
                     state.weights = optimizer.step(state.weights, grads, lr)
                 else:
@@ -212,12 +210,24 @@ class Trainer:
         return TrainResult(weights, list(state.history), self.evaluate(weights, "test"),
                            self.objective, state.stopped_early)
 
-    def evaluate(self, weights, part: str = "test") -> dict[str, float]:
-        """Loss and metrics on the ``fit``, ``val`` or ``test`` part."""
+    def _with_adversarial(self, weights, x, y, epoch: int, index: int):
+        kind, epsilon = parse_attack(self.config.adversarial)
+        moved = attack(kind, self.program, self.output, self.objective, weights, x, y,
+                       epsilon, seed=(self.config.seed, epoch, index))
+        return np.concatenate([x, moved]), np.concatenate([y, y])
+
+    def evaluate(self, weights, part: str = "test", attacked: str | None = None
+                 ) -> dict[str, float]:
+        """Loss and metrics on the ``fit``, ``val`` or ``test`` part; with ``attacked``
+        (``"pgd:0.1"``), on its adversarial versions."""
         x, y = {"fit": (self.x_fit, self.y_fit), "val": (self.x_val, self.y_val),
                 "test": (self.data.x_test, self.data.y_test)}[part]
         if not len(x):
             return {}
+        if attacked is not None:
+            kind, epsilon = parse_attack(attacked)
+            x = attack(kind, self.program, self.output, self.objective, weights, x, y,
+                       epsilon, seed=self.config.seed)
         return metrics(self.objective, self.outputs(weights, x), y)
 
 
