@@ -14,7 +14,7 @@ last one). Per circuit, in one process:
 - **shots**: at one budget of :data:`SHOTS` shots executed in all (every fragment circuit's
   shots counted), the mean absolute error of the estimated ⟨Z0 Zn-1⟩ against the exact
   uncut value (Qiskit ``Statevector``) over :data:`SEEDS` seeds. qcompile's ``estimate`` gets
-  ``SHOTS // fragments`` joint shots (each runs every fragment once); the addon runs every
+  ``SHOTS`` (it allocates them to the distinct sub-experiments); the addon runs every
   generated sub-experiment with ``SHOTS // sub-experiments`` shots on qiskit-aer's
   ``SamplerV2``, its QPD weights enumerated exactly when there are at most
   :data:`EXACT_WEIGHTS` term combinations, else sampled :data:`ADDON_SAMPLES` times;
@@ -184,7 +184,7 @@ class Side:
     error_seconds: float | None = None
     #: the standard error qcompile states (mean over the seeds)
     stated_error: float | None = None
-    #: how the shots were split: joint shots × fragments (qcompile), shots × circuits (addon)
+    #: how the shots were split: in all (qcompile allocates them), shots × circuits (addon)
     shots: str = ""
     #: qcompile: max |reconstructed - uncut| over the distribution
     probs_diff: float | None = None
@@ -213,17 +213,15 @@ def qcompile_side(case: Case, exact: float, quick: bool) -> Side:
         side.generation_seconds, _ = timed(lambda: _build(plan, case.ir))
     except QCompileError as err:
         side.notes.append(f"sub-experiments: {err}")
-    fragments = len(plan.fragments)
-    joint = SHOTS // fragments
     if plan.sampling_overhead > MAX_ESTIMATED_OVERHEAD:
-        side.notes.append(_too_costly(plan.sampling_overhead, joint))
+        side.notes.append(_too_costly(plan.sampling_overhead, SHOTS))
     else:
-        side.shots = f"{joint}×{fragments}"
+        side.shots = f"{SHOTS}"
         try:
             errors, stated = [], []
             start = time.perf_counter()
             for seed in range(seeds(quick)):
-                found = estimate(plan, observable(case.num_qubits), shots=joint, seed=seed)
+                found = estimate(plan, observable(case.num_qubits), shots=SHOTS, seed=seed)
                 errors.append(abs(float(found.value[0]) - exact))
                 stated.append(float(found.standard_error[0]))
             side.error_seconds = time.perf_counter() - start
@@ -239,9 +237,9 @@ def qcompile_side(case: Case, exact: float, quick: bool) -> Side:
     return side
 
 
-def _too_costly(overhead: float, joint: int) -> str:
+def _too_costly(overhead: float, shots: int) -> str:
     return (f"no estimate: overhead {overhead:.3g}, so a standard error near "
-            f"√(γ²/shots) = {math.sqrt(overhead / joint):.2g} at {joint} joint shots, "
+            f"√(γ²/shots) = {math.sqrt(overhead / shots):.2g} at {shots} shots, "
             f"over the range of the value")
 
 
@@ -443,7 +441,7 @@ def tables(rows: list[Row], seeds: int = SEEDS) -> list[tuple[str, list[str], li
          experiment_lines(rows)),
         (f"⟨Z0 Zn-1⟩ from {SHOTS} shots in all: mean |estimate − exact| over {seeds} seeds; "
          f"qcompile's exact distribution",
-         ["circuit", "exact", "qcompile error", "qcompile stated σ", "qcompile shots × fragments",
+         ["circuit", "exact", "qcompile error", "qcompile stated σ", "qcompile shots",
           "qcompile time", "addon error", "addon shots × circuits", "addon time",
           "Probs max |Δ|"], shot_lines(rows)),
     ]
@@ -488,8 +486,8 @@ ABOUT = f"""## Circuit-cutting benchmark
 and wire cuts), both given the same bound circuit, and compares the sampling overheads, the
 search times and the sub-experiments for ⟨Z0 Zn-1⟩. Then both estimate ⟨Z0 Zn-1⟩ from
 {SHOTS} shots executed in all (every fragment circuit's shots counted): qcompile's
-`estimate` with `{SHOTS} // fragments` joint shots (quasi-probability sampling: each joint
-shot draws one term per cut and runs every fragment once), the addon's sub-experiments from
+`estimate` (shots allocated to each distinct sub-experiment by the weight of the terms that
+use it, then the exact contraction on the measured distributions), the addon's sub-experiments from
 `generate_cutting_experiments` (weights enumerated exactly up to {EXACT_WEIGHTS} term
 combinations, else {ADDON_SAMPLES} samples) with `{SHOTS} // sub-experiments` shots each on
 qiskit-aer's `SamplerV2`, then `reconstruct_expectation_values`; the error is the mean of

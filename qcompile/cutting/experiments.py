@@ -122,7 +122,7 @@ class Experiments:
         if key not in self.values:
             circuit, weights = self.build(fragment, choice, readout)
             distribution = np.asarray(self.execute(circuit), dtype=float)
-            self.values[key] = _weigh(distribution, weights)
+            self.values[key] = weigh(distribution, weights)
         return self.values[key]
 
     def distinct(self, fragment: int, readout: Readout) -> list[Circuit]:
@@ -195,7 +195,7 @@ class Experiments:
         return Circuit(name, (Register("q", len(local)),), cregs, params, ops), weights
 
 
-def _weigh(distribution: np.ndarray, weights: list) -> np.ndarray:
+def weigh(distribution: np.ndarray, weights: list) -> np.ndarray:
     """Contract each weighed bit of a distribution over ``len(weights)`` bits; the bits
     without weights stay as axes, in bit order."""
     k = len(weights)

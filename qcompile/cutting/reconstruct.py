@@ -36,9 +36,9 @@ def reconstruct(plan: CutPlan, output: ExpVal | Probs, values: Mapping[str, obje
     experiments = Experiments(plan, circuit, execute)
     if isinstance(output, Probs):
         qubits = output.qubits or tuple(range(circuit.num_qubits))
-        return _contract(experiments, {q: "P" for q in qubits}, qubits).reshape(-1)
+        return contract(experiments, {q: "P" for q in qubits}, qubits).reshape(-1)
     if isinstance(output, ExpVal):
-        return np.array([sum(term.coeff * float(_contract(experiments, _bases(term), ()))
+        return np.array([sum(term.coeff * float(contract(experiments, _bases(term), ()))
                              for term in observable) for observable in output.observables])
     raise QCompileError(f"cut circuits read out expectation values or probabilities, not "
                         f"{type(output).__name__.lower()}")
@@ -48,7 +48,7 @@ def _bases(term: PauliTerm) -> dict[int, str]:
     return {q: p for q, p in term.paulis if p != "I"}
 
 
-def _contract(experiments: Experiments, bases: Mapping[int, str], kept: tuple[int, ...]
+def contract(experiments: Experiments, bases: Mapping[int, str], kept: tuple[int, ...]
               ) -> np.ndarray:
     """``Σ_terms Π c Π values`` with the outputs of ``kept`` (``"P"`` bases) as axes, the
     last of ``kept`` first."""
