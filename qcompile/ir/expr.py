@@ -327,6 +327,17 @@ def format_expr(expr: Expr, parent_precedence: int = 0) -> str:
     raise TypeError(f"not an expression: {expr!r}")
 
 
+def rename(expr: Expr, names: Mapping[str, str]) -> Expr:
+    """``expr`` reading each tensor listed in ``names`` under its new name (same element)."""
+    if isinstance(expr, Symbol):
+        return Symbol(names[expr.name], expr.index) if expr.name in names else expr
+    if isinstance(expr, Binary):
+        return Binary(expr.op, rename(expr.lhs, names), rename(expr.rhs, names))
+    if isinstance(expr, Unary):
+        return Unary(expr.op, rename(expr.arg, names))
+    return expr
+
+
 def substitute(expr: Expr, values: Mapping[str, np.ndarray]) -> Expr:
     """``expr`` with every symbol of a tensor in ``values`` replaced by its element, and the
     operations on constants that this leaves folded; symbols of other tensors stay."""

@@ -11,6 +11,7 @@ from .commute_cancel import CommuteCancel
 from .defer_measurements import DeferMeasurements
 from .elide_permutations import ElidePermutations
 from .fusion import Fuse
+from .kernel_circuits import KernelCircuits
 from .lift_measurements import LiftMeasurements
 from .manager import (FixedPoint, PassManager, PassRecord, PassReport, parse_pipeline,
                       preset)
@@ -27,7 +28,7 @@ from .stats import CircuitStats, CollectStats, circuit_stats, program_stats
 __all__ = [
     "AnalysisPass", "BlockPass", "CancelInverses", "Canonicalize", "CircuitPass",
     "CircuitStats", "CollectStats", "CommuteCancel", "DeferMeasurements", "ElidePermutations",
-    "FixDirection", "FixedPoint", "Fuse", "LiftMeasurements", "Merge1Q", "Pass",
+    "FixDirection", "FixedPoint", "Fuse", "KernelCircuits", "LiftMeasurements", "Merge1Q", "Pass",
     "PassManager", "PassRecord", "PassReport", "PropertySet", "QuantizeAngles",
     "QuantizeWeights", "Resynthesize2Q",
     "ResynthesizeClifford", "ReuseQubits", "Route", "SplitIndependent", "TranslateBasis",

@@ -26,6 +26,7 @@ from .canonicalize import Canonicalize
 from .commute_cancel import CommuteCancel
 from .coupling import Coupling
 from .elide_permutations import ElidePermutations
+from .kernel_circuits import KernelCircuits
 from .lift_measurements import LiftMeasurements
 from .merge_1q import Merge1Q, euler_basis_within
 from .resynthesize_2q import Resynthesize2Q
@@ -323,8 +324,9 @@ def preset(level: int, *, basis: str | tuple[str, ...] | None = None,
     and adds two-qubit block resynthesis to that loop.
     With ``max_qubits``, the optimized program then lifts measurements and reuses qubits
     until every circuit is that narrow (an error names the width reached if one cannot be).
-    With a ``basis`` (gate names) and/or a ``coupling`` map, the optimized program is
-    translated into the basis (default cx, rz, sx, x), routed with Qiskit's Sabre (``seed``),
+    With a ``basis`` (gate names) and/or a ``coupling`` map, fidelity kernels first become
+    compute-uncompute circuits (``kernel-circuits``: hardware has no statevector), then the
+    program is translated into the basis (default cx, rz, sx, x), routed with Sabre (``seed``),
     optimized again in the basis — two-qubit blocks resynthesized with the basis' two-qubit
     gate, single-qubit runs in an Euler basis made of its gates — and translated once more,
     so that every gate is a basis gate on a coupled pair in an allowed direction.
@@ -335,9 +337,11 @@ def preset(level: int, *, basis: str | tuple[str, ...] | None = None,
                                                        ReuseQubits(max_width=max_qubits)]
     if basis is None and coupling is None:
         return PassManager(_optimization(level) + width, **options)
+    # Hardware has no statevector: fidelity kernels become circuits read by probs first.
     # Gates are counted in the basis' terms only after translation, so the heavy
     # optimization runs there; before it, only rewrites that never add gates.
-    steps = _optimization(min(level, 1)) + ([CommuteCancel()] if level >= 2 else [])
+    steps = [KernelCircuits()] + _optimization(min(level, 1)) + (
+        [CommuteCancel()] if level >= 2 else [])
     steps += [ElidePermutations()] if level >= 3 else []
     steps += width + _lowering(level, parse_basis(basis or DEFAULT_BASIS), coupling, seed)
     return PassManager(steps, **options)
