@@ -26,7 +26,7 @@ from qcompile.ir.gates import GateSpec
 from qcompile.ir.ops import clbits_of, qubits_of, walk
 from qcompile.passes import PassManager
 from qcompile.passes import defer_measurements, reuse_qubits  # noqa: F401  (registers them)
-from qcompile.passes.defer_measurements import controlled_ops
+from qcompile.ir.controlled import controlled_ops
 from qcompile.passes.reuse_qubits import WidthChange
 
 NUM_CIRCUITS = 500
