@@ -33,7 +33,8 @@ import numpy as np
 
 from ..ir import (GATES, Barrier, Circuit, Condition, Counts, ExpVal, Gate, IfElse, Measure,
                   Param, Probs, Program, QCompileError, QuantumCall, Register, Reset, State,
-                  Symbol, TensorDecl, TensorOp, verify_program)
+                  Symbol, TensorDecl, TensorOp, Unitary, verify_program)
+from ..ir.controlled import controlled_ops
 from ..ir.expr import Expr, as_expr, symbols
 from ..ir.ops import Operation
 from ..ir.tensor_ops import TENSOR_OPS, ShapeError, infer_shape
@@ -133,6 +134,28 @@ class CircuitCall:
 
 # --- circuits ------------------------------------------------------------------------------
 
+#: The most repetitions ``pow`` writes out.
+MAX_POWER = 10_000
+
+
+def _describe(op) -> str:
+    return op.name if isinstance(op, Gate) else f"unitary on {len(op.qubits)} qubit(s)"
+
+
+def _inverted(ops: Sequence[Operation], what: str) -> list[Operation]:
+    """``ops`` undone: reversed, each inverted; only gates, unitaries and barriers invert."""
+    out = []
+    for op in reversed(ops):
+        if isinstance(op, Barrier):
+            out.append(op)
+        elif isinstance(op, (Gate, Unitary)):
+            out.append(op.inverse())
+        else:
+            raise QCompileError(f"{what} needs unitary operations; a "
+                                f"{type(op).__name__.lower()} has no inverse")
+    return out
+
+
 class CircuitBuilder:
     """Collects the operations of one circuit. Gates and templates are methods by name:
     ``c.ry(angle, 0)``, ``c.cx(0, 1)``, ``c.zz_feature_map(x, reps=2)``."""
@@ -199,6 +222,50 @@ class CircuitBuilder:
         yield
         body = self._blocks.pop()
         block[-1] = IfElse(block[-1].condition, block[-1].then_body, body)
+
+    # -- modifiers: what the operations of a ``with`` block become
+    @contextmanager
+    def inverse(self) -> Iterator[None]:
+        """The block's operations undone: in reverse order, each inverted (unitary only)."""
+        self._blocks.append([])
+        yield
+        for op in _inverted(self._blocks.pop(), "inverse"):
+            self._emit(op)
+
+    @contextmanager
+    def power(self, exponent: int) -> Iterator[None]:
+        """The block applied ``exponent`` times (an integer; negative: its inverse)."""
+        if not isinstance(exponent, (int, np.integer)) or isinstance(exponent, bool):
+            raise QCompileError(f"pow needs an integer exponent, got {exponent!r}")
+        if abs(int(exponent)) > MAX_POWER:
+            raise QCompileError(f"pow({exponent}) repeats the block more than {MAX_POWER} "
+                                f"times")
+        self._blocks.append([])
+        yield
+        body = self._blocks.pop()
+        ops = _inverted(body, "pow with a negative exponent") if exponent < 0 else body
+        for _ in range(abs(int(exponent))):
+            for op in ops:
+                self._emit(op)
+
+    @contextmanager
+    def controlled(self, *controls: int) -> Iterator[None]:
+        """The block's operations applied only when every ``controls`` qubit is |1>; the
+        block may not act on a control."""
+        wires = self._qubits(controls)
+        if len(set(wires)) != len(wires):
+            raise QCompileError(f"ctrl names qubit q[{wires[0]}] twice")
+        self._blocks.append([])
+        yield
+        for op in self._blocks.pop():
+            if not isinstance(op, (Gate, Unitary)):
+                raise QCompileError(f"ctrl can only control gates, not a "
+                                    f"{type(op).__name__.lower()}")
+            if set(op.qubits) & set(wires):
+                raise QCompileError(f"ctrl: the controlled gate {_describe(op)} acts on the "
+                                    f"control qubit q[{sorted(set(op.qubits) & set(wires))[0]}]")
+            for controlled_op in controlled_ops(op, [(w, 1) for w in wires], " under ctrl"):
+                self._emit(controlled_op)
 
     def __getattr__(self, name: str):
         if name in GATES:

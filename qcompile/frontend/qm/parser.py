@@ -398,7 +398,10 @@ class _Lowering:
                     getattr(self, "q_" + stmt.data)(stmt, circuit, env)
 
     def q_apply(self, tree: Tree, circuit: qb.CircuitBuilder, env: dict) -> None:
-        name, args, qargs = tree.children
+        *modifiers, name, args, qargs = tree.children
+        if modifiers:
+            self.modified(modifiers, tree, circuit, env)
+            return
         op = str(name)
         positional, keywords = self.split_args(args)
         if op in GATES:
@@ -429,11 +432,38 @@ class _Lowering:
             hint = self.hint(op, [*GATES, *TEMPLATES, *self.gates])
             raise self.error(f"unknown gate or template {op!r}{hint}", name)
 
+    def modified(self, modifiers: list[Tree], tree: Tree, circuit: qb.CircuitBuilder,
+                 env: dict) -> None:
+        """``inv @``, ``pow(k) @``, ``ctrl(n) @`` applied outermost first: each wraps the
+        operations of the rest of the statement; ``ctrl`` takes its controls from the front
+        of the qubit list."""
+        first, rest = modifiers[0], modifiers[1:]
+        *_, name, args, qargs = tree.children
+        inner = Tree("apply", [*rest, name, args, qargs], tree.meta)
+        if first.data == "inv_modifier":
+            with circuit.inverse():
+                self.q_apply(inner, circuit, env)
+        elif first.data == "pow_modifier":
+            with circuit.power(self.integer(first.children[0], env)):
+                self.q_apply(inner, circuit, env)
+        else:
+            count = 1 if first.children[0] is None else self.integer(first.children[0], env)
+            given = [] if qargs is None else qargs.children
+            if not 1 <= count < len(given):
+                raise self.error(f"ctrl({count}) takes its {count} control qubit(s) from the "
+                                 f"front of the qubit list and needs at least one more for "
+                                 f"the gate; got {len(given)}", tree)
+            controls = [self.single(q, self.qubits(q, circuit, env)) for q in given[:count]]
+            inner = Tree("apply", [*rest, name, args, Tree("qargs", given[count:],
+                                                           qargs.meta)], tree.meta)
+            with circuit.controlled(*controls):
+                self.q_apply(inner, circuit, env)
+
     def apply_gate(self, gate: _GateDef, tree: Tree, circuit: qb.CircuitBuilder,
                    env: dict) -> None:
         """Inline ``gate``: its parameters take the argument values (angles or tensors) and
         its qubit names the given qubits; a one-qubit gate applies to a whole register."""
-        _, args, qargs = tree.children
+        *_, args, qargs = tree.children
         positional, keywords = self.split_args(args)
         usage = f"{gate.name}({', '.join(gate.params)}) {', '.join(gate.qubits)}"
         if keywords or len(positional) != len(gate.params):
