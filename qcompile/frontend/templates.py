@@ -319,6 +319,43 @@ def _qcnn_pool(theta, qubits):
     return ops
 
 
+def _block(angles, a: int, b: int) -> list[Operation]:
+    """The tensor-network block (Huggins et al. 2019): ry on both qubits, then cx."""
+    return [Gate("ry", (a,), (angles[0],)), Gate("ry", (b,), (angles[1],)), Gate("cx", (a, b))]
+
+
+def _network_width(name):
+    def width(theta):
+        shape = _shape(name, "theta", theta, 2)
+        if shape[1] != 2:
+            raise QCompileError(f"template {name!r}: theta must have shape [blocks, 2] (one "
+                                f"block per qubit but one), got {list(shape)}")
+        return shape[0] + 1
+    return width
+
+
+def _mps(theta, qubits):
+    """Blocks down the chain: (0, 1), (1, 2), ..., the last qubit carrying the readout."""
+    return [op for k in range(len(qubits) - 1)
+            for op in _block(theta[k], qubits[k], qubits[k + 1])]
+
+
+def _ttn(theta, qubits):
+    """A binary tree of blocks: pairs (0, 1), (2, 3), ... then the right qubit of each pair
+    with the next, level by level, until the last qubit holds the root."""
+    n = len(qubits)
+    if n & (n - 1):
+        raise QCompileError(f"template 'ttn' needs a power of two qubits, got {n}")
+    ops: list[Operation] = []
+    level, k = list(qubits), 0
+    while len(level) > 1:
+        for a, b in zip(level[0::2], level[1::2]):
+            ops += _block(theta[k], a, b)
+            k += 1
+        level = level[1::2]
+    return ops
+
+
 class _ExplicitQubits:
     """Width of templates that act on whatever qubits they are given."""
 
@@ -351,4 +388,8 @@ TEMPLATES: dict[str, Template] = {t.name: t for t in [
              "QCNN convolution: a shared 2-qubit block on neighbour pairs"),
     Template("qcnn_pool", ("theta",), {}, _ExplicitQubits("qcnn_pool", 2), _qcnn_pool,
              "QCNN pooling by controlled rotations; odd positions are discarded"),
+    Template("mps", ("theta",), {}, _network_width("mps"), _mps,
+             "matrix-product-state ansatz: ry-ry-cx blocks down the chain"),
+    Template("ttn", ("theta",), {}, _network_width("ttn"), _ttn,
+             "tree-tensor-network ansatz: ry-ry-cx blocks on a binary tree"),
 ]}

@@ -1,7 +1,7 @@
 """Issue 16: ``inv @``, ``pow(k) @`` and ``ctrl(n) @`` in the model language (and the
 builder's ``inverse()``, ``power()``, ``controlled()``), against Qiskit's own ``inverse``,
 ``power`` and ``control`` of the same gates — operators equal exactly, global phase
-included, symbolic angles bound."""
+included, symbolic angles bound; and the tensor-network templates (MPS, TTN)."""
 
 from __future__ import annotations
 
@@ -123,3 +123,38 @@ def test_builder_modifiers_refuse_what_has_no_inverse_or_control():
     with pytest.raises(QCompileError, match="ctrl can only control gates, not a reset"):
         with circuit.controlled(1):
             circuit.reset(0)
+
+
+@pytest.mark.parametrize("template, n", [("mps", 5), ("ttn", 8), ("ttn", 4)])
+def test_tensor_network_templates_equal_their_qiskit_circuits(template, n):
+    """An MPS is a ladder of ry-ry-cx blocks; a TTN pairs (0,1), (2,3), ... then the right
+    qubits of the pairs, level by level (written here by hand in Qiskit)."""
+    theta = np.random.default_rng(n).uniform(-3, 3, (n - 1, 2))
+    text = (f"model m\nweight theta[{n - 1}, 2]\ncircuit c(theta) qubits {n} {{\n"
+            f"  {template}(theta)\n}}\nout = expval(c(theta), Z{n - 1})\nreturn out\n")
+    circuit = parse_model(text).circuits[0]
+    qc, blocks = QuantumCircuit(n), []
+    if template == "mps":
+        blocks = [(k, k + 1) for k in range(n - 1)]
+    else:
+        level = list(range(n))
+        while len(level) > 1:
+            blocks += list(zip(level[0::2], level[1::2]))
+            level = level[1::2]
+    for (a, b), (t0, t1) in zip(blocks, theta):
+        qc.ry(t0, a)
+        qc.ry(t1, b)
+        qc.cx(a, b)
+    np.testing.assert_allclose(Operator(to_qiskit(circuit, {"theta": theta})).data,
+                               Operator(qc).data, atol=1e-9)
+
+
+def test_tensor_network_templates_check_their_shapes():
+    for template, n, message in (("ttn", 6, "needs a power of two qubits, got 6"),
+                                 ("mps", 4, r"theta must have shape \[blocks, 2\]")):
+        width = 3 if template == "mps" else n - 1
+        text = (f"model m\nweight theta[{width}, {3 if template == 'mps' else 2}]\n"
+                f"circuit c(theta) qubits {n} {{\n  {template}(theta)\n}}\n"
+                f"out = expval(c(theta), Z0)\nreturn out\n")
+        with pytest.raises(QCompileError, match=message):
+            parse_model(text)
