@@ -1,6 +1,6 @@
 """Issue 16: ``inv @``, ``pow(k) @`` and ``ctrl(n) @`` in the model language (and the
-builder's ``inverse()``, ``power()``, ``controlled()``), against Qiskit's own ``inverse``,
-``power`` and ``control`` of the same gates — operators equal exactly, global phase
+builder's ``inverse()``, ``power()``, ``controlled()``), against Qiskit's ``control`` and the
+matrix inverse and power of the same gates — operators equal exactly, global phase
 included, symbolic angles bound; and the tensor-network templates (MPS, TTN)."""
 
 from __future__ import annotations
