@@ -168,7 +168,7 @@ def _library(version: int, rng: random.Random) -> tuple[dict, list[str]]:
     gates = {"U": (3, 1), "CX": (0, 2)}
     for filename in files:
         gates.update((name, (GATES[name].num_params, GATES[name].num_qubits))
-                     for name in includes(filename))
+                     for name in sorted(includes(filename)))  # sets iterate by hash seed
         if filename == QELIB1:
             gates.update(QELIB1_INLINED)
     return gates, files
