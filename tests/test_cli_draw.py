@@ -1,4 +1,5 @@
-"""``qcompile --version`` and ``qcompile draw`` (issue 20's CLI conventions)."""
+"""``qcompile --version``, ``qcompile draw`` and ``-`` for standard input and output (issue
+20's CLI conventions)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,14 @@ def test_draw_text_and_image_after_the_qubit_budget(tmp_path):
 def test_draw_errors(args, message):
     done = _cli("draw", *args)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_standard_input_and_output():
+    source = "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nqubit[2] q;\nh q[0];\ncx q[0], q[1];\n"
+    done = subprocess.run([sys.executable, "-m", "qcompile.cli", "compile", "-", "-o", "-"],
+                          input=source, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "cx q[0], q[1];" in done.stdout and "wrote" not in done.stderr
+    done = subprocess.run([sys.executable, "-m", "qcompile.cli", "compile", "-"],
+                          input=b"\xff\xfe", capture_output=True, timeout=300)
+    assert done.returncode == 2 and b"<stdin>: not text" in done.stderr

@@ -125,7 +125,7 @@ def cmd_compile(args) -> None:
 
     program = compile_program(load_program(args), args)
     text = emitter(args.emit).emit(program, args.circuit)
-    if args.output_file:
+    if args.output_file and args.output_file != "-":
         write_text(Path(args.output_file), text)
         stderr.print(f"wrote {args.output_file}")
     else:
@@ -142,5 +142,6 @@ def add_compile_command(subparsers) -> None:
     comp.add_argument("--circuit", help="which circuit to emit as OpenQASM 3")
     comp.add_argument("--seed", type=int_at_least(0, "non-negative"), default=None,
                       help="seed for routing (Sabre)")
-    comp.add_argument("-o", dest="output_file", metavar="FILE", help="write here, not stdout")
+    comp.add_argument("-o", dest="output_file", metavar="FILE", help="write here, not stdout "
+                      "(- is stdout)")
     comp.set_defaults(func=cmd_compile)

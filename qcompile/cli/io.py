@@ -18,7 +18,7 @@ from ..frontend.limits import read_file
 from ..ir import Program, QCompileError, QuantumCall, State
 from ..ir.outputs import with_output
 
-MODEL_HELP = "a .qm model, an OpenQASM 2/3 file, textual IR, or zoo:NAME"
+MODEL_HELP = "a .qm model, an OpenQASM 2/3 file, textual IR, zoo:NAME, or - (standard input)"
 
 #: The most an .npy or .npz input or weight file may hold, its arrays uncompressed.
 MAX_ARRAY_BYTES = 256 * 2**20
@@ -45,9 +45,27 @@ def load_program(args: argparse.Namespace) -> Program:
     from ..models import list_models, load_model
 
     spec = args.model
+    if spec == "-":
+        return _load_stdin(args)
     if spec.startswith("zoo:") or (not Path(spec).exists() and spec in list_models()):
         return load_model(spec)
     return load_source(spec, include_path=args.include_path)
+
+
+def _load_stdin(args: argparse.Namespace) -> Program:
+    """A source piped in; the language is told by its content, as for files."""
+    from ..frontend.limits import MAX_SOURCE_BYTES
+    from ..frontend.source import parse_source
+
+    data = sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1)
+    if len(data) > MAX_SOURCE_BYTES:
+        raise QCompileError(f"<stdin>: more than {MAX_SOURCE_BYTES} bytes; a source may be "
+                            f"at most that long")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise QCompileError(f"<stdin>: not text ({err.reason} at byte {err.start})") from None
+    return parse_source(text.replace("\r\n", "\n"), "<stdin>", include_path=args.include_path)
 
 
 def write_text(path: Path, text: str) -> None:
