@@ -196,13 +196,16 @@ class Experiments:
 
 
 def weigh(distribution: np.ndarray, weights: list) -> np.ndarray:
-    """Contract each weighed bit of a distribution over ``len(weights)`` bits; the bits
-    without weights stay as axes, in bit order."""
-    k = len(weights)
-    tensor = distribution.reshape((2,) * k).transpose(tuple(reversed(range(k))))  # axis j: bit j
+    """Contract each weighed bit of a distribution over ``len(weights)`` bits (its last
+    axis; leading axes, such as a batch of resamples, stay first); the bits without
+    weights stay as axes, in bit order."""
+    k, lead = len(weights), distribution.shape[:-1]
+    b = len(lead)
+    tensor = distribution.reshape(lead + (2,) * k).transpose(
+        (*range(b), *(b + k - 1 - j for j in range(k))))  # axis b + j: bit j
     for bit in reversed(range(k)):  # from the last, so the axes below keep their places
         if weights[bit] is not None:
-            tensor = np.tensordot(tensor, np.asarray(weights[bit]), axes=([bit], [0]))
+            tensor = np.tensordot(tensor, np.asarray(weights[bit]), axes=([b + bit], [0]))
     return tensor
 
 

@@ -48,14 +48,16 @@ def _bases(term: PauliTerm) -> dict[int, str]:
     return {q: p for q, p in term.paulis if p != "I"}
 
 
-def contract(experiments: Experiments, bases: Mapping[int, str], kept: tuple[int, ...]
-              ) -> np.ndarray:
+def contract(experiments: Experiments, bases: Mapping[int, str], kept: tuple[int, ...],
+             *, batched: bool = False) -> np.ndarray:
     """``Σ_terms Π c Π values`` with the outputs of ``kept`` (``"P"`` bases) as axes, the
-    last of ``kept`` first."""
+    last of ``kept`` first; ``batched``: every value has one leading axis more (a batch of
+    samples of it), which the result keeps first."""
     plan = experiments.plan
     labels = {("cut", k): k for k in range(len(plan.cuts))}
+    batch = [len(labels)] if batched else []
     for q in kept:
-        labels[("qubit", q)] = len(labels)
+        labels[("qubit", q)] = len(labels) + len(batch)
     operands: list = []
     for k, decomposition in enumerate(experiments.terms):
         operands += [np.array([t.coefficient for t in decomposition.terms]), [k]]
@@ -71,9 +73,10 @@ def contract(experiments: Experiments, bases: Mapping[int, str], kept: tuple[int
                 tensor = np.empty(shape + list(np.shape(value)))
             tensor[tuple(choice[k] for k in cuts)] = value
         kept_here = [q for q in outputs if bases.get(q) == "P"]
-        operands += [tensor, [labels[("cut", k)] for k in cuts]
+        operands += [tensor, [labels[("cut", k)] for k in cuts] + batch
                      + [labels[("qubit", q)] for q in kept_here]]
-    if len(labels) > 52:
+    if len(labels) + len(batch) > 52:
         raise QCompileError(f"{len(plan.cuts)} cuts and {len(kept)} kept qubits are more than "
                             f"the 52 indices a contraction can name")
-    return np.einsum(*operands, [labels[("qubit", q)] for q in reversed(kept)], optimize=True)
+    return np.einsum(*operands, batch + [labels[("qubit", q)] for q in reversed(kept)],
+                     optimize=True)

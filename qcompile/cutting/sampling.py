@@ -103,19 +103,18 @@ def _by_allocation(experiments, tasks, needed, shots, rng, run, probabilities: b
     contraction, a bootstrap."""
     allocation = _allocate(shots, [weight for weight, _ in needed.values()])
     built = {key: experiments.build(*where) for key, (_, where) in needed.items()}
-    counts = {key: run(built[key][0], n, rng) for key, n in zip(needed, allocation)}
-
-    def evaluate(sample: Mapping) -> list[np.ndarray]:
-        experiments.values = {key: weigh(sample[key] / max(sample[key].sum(), 1),
-                                         built[key][1]) for key in needed}
-        return [contract(experiments, bases, _kept(bases)) for _, bases in tasks]
-
-    found = evaluate(counts)
-    resampled = [evaluate({key: rng.multinomial(c.sum(), c / max(c.sum(), 1))
-                           for key, c in counts.items()}) for _ in range(RESAMPLES)]
+    samples = {}  # key -> the counts, then RESAMPLES multinomial resamples of them
+    for key, n in zip(needed, allocation):
+        counts = np.asarray(run(built[key][0], n, rng), dtype=float)
+        frequencies = counts / max(counts.sum(), 1)
+        samples[key] = np.vstack([counts, rng.multinomial(int(counts.sum()), frequencies,
+                                                          size=RESAMPLES)]) / max(n, 1)
+    experiments.values = {key: weigh(samples[key], built[key][1]) for key in needed}
+    results = [contract(experiments, bases, _kept(bases), batched=True) for _, bases in tasks]
+    found = [r[0] for r in results]
     if probabilities:
-        return found, np.var(np.stack([r[0] for r in resampled]), axis=0, ddof=1)
-    values = np.array([[float(v) for v in r] for r in resampled])  # resample × task
+        return found, np.var(results[0][1:], axis=0, ddof=1)
+    values = np.array([r[1:] for r in results]).T  # resample × task
     return found, np.cov(values, rowvar=False).reshape(len(tasks), len(tasks))
 
 
