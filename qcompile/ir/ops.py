@@ -34,6 +34,11 @@ class Gate:
         if type(params) is not tuple or any(not isinstance(p, Expr) for p in params):
             object.__setattr__(self, "params", tuple(as_expr(p) for p in params))
 
+    def __getstate__(self) -> dict:
+        """The gate's fields, without the caches: pickles and hashes of equal gates are
+        equal whether or not a pass has asked them already."""
+        return {k: v for k, v in self.__dict__.items() if k != "constant_params"}
+
     def inverse(self) -> Gate:
         spec = GATES[self.name]
         return Gate(spec.inverse_name, self.qubits, spec.inverse_params(self.params))
