@@ -12,6 +12,7 @@ from rich.console import Console
 from . import compile as compiler_benchmark
 from . import cutting as cutting_benchmark
 from . import reuse as reuse_benchmark
+from . import training as training_benchmark
 from .harness import (as_markdown, as_table, generated_section, run_all, timing_note,
                       update_document)
 from .peers import RUNNERS
@@ -24,6 +25,8 @@ COMPILE = "compile"
 CUT = "cut"
 #: ... and the qubit-reuse benchmark.
 REUSE = "reuse"
+#: ... and the training and kernel benchmark.
+TRAIN = "train"
 
 
 def main(argv=None) -> int:
@@ -33,7 +36,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", action="append", metavar="NAME",
                         help=f"run only workloads whose name contains NAME (repeatable); "
                              f"'{COMPILE}': the compiler benchmark, '{CUT}': the cutting "
-                             f"benchmark, '{REUSE}': the qubit-reuse benchmark")
+                             f"benchmark, '{REUSE}': the qubit-reuse benchmark, '{TRAIN}': the "
+                             f"training and kernel benchmark")
     parser.add_argument("--runner", action="append", choices=list(RUNNERS),
                         help="run only these simulators (qcompile is always the reference)")
     parser.add_argument("--repeats", type=int, default=None,
@@ -47,8 +51,9 @@ def main(argv=None) -> int:
     run_compiler = _selected(COMPILE, args.only)
     run_cutting = _selected(CUT, args.only)
     run_reuse = _selected(REUSE, args.only)
-    if not chosen and not run_compiler and not run_cutting and not run_reuse:
-        names = [w.name for w in workloads(args.quick)] + [COMPILE, CUT, REUSE]
+    run_training = _selected(TRAIN, args.only)
+    if not (chosen or run_compiler or run_cutting or run_reuse or run_training):
+        names = [w.name for w in workloads(args.quick)] + [COMPILE, CUT, REUSE, TRAIN]
         console.print(f"no workload matches {args.only}; names: {', '.join(names)}")
         return 2
     write = not args.quick and not args.no_write
@@ -59,6 +64,8 @@ def main(argv=None) -> int:
         failed |= not cutting(args.quick, console, write)
     if run_reuse:
         failed |= not reuse(args.quick, console, write)
+    if run_training:
+        failed |= not training(args.quick, console, write)
     return 1 if failed else 0
 
 
@@ -135,6 +142,24 @@ def reuse(quick: bool, console: Console, write: bool) -> bool:
                         reuse_benchmark.MARKERS)
         console.print(f"updated {DOCUMENT}")
     return not report.crashes
+
+
+def training(quick: bool, console: Console, write: bool) -> bool:
+    """The training and kernel benchmark; False when qcompile's training failed or some Gram
+    matrix differs from qcompile's (a peer's training failing is reported, not failed)."""
+    with console.status("benchmarking training and kernels") as status:
+        report = training_benchmark.run(quick, status.update)
+    for table in training_benchmark.as_rich(report):
+        console.print(table)
+    for line in training_benchmark.targets(report):
+        console.print(line)
+    for disagreement in report.disagreements:
+        console.print(f"[bold red]DISAGREES[/]: {disagreement}")
+    if write:
+        update_document(DOCUMENT, training_benchmark.document_section(report),
+                        training_benchmark.MARKERS)
+        console.print(f"updated {DOCUMENT}")
+    return not report.disagreements
 
 
 if __name__ == "__main__":

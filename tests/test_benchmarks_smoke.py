@@ -4,6 +4,7 @@ replaced, not appended. No timing is asserted."""
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import replace
 
 import numpy as np
@@ -164,3 +165,13 @@ def test_caqr_baseline_reuses_bernstein_vazirani_in_wire_order():
     assert 2 <= found.width < 5 and found.reuses == 5 - found.width
     ghz = reuse.caqr_baseline(from_qiskit(reuse.ghz(4)))
     assert ghz.width < 4 and ghz.depth >= 5
+
+
+@pytest.mark.skipif(any(importlib.util.find_spec(m) is None for m in ("torch", "pennylane")),
+                    reason="the training benchmark's peers need torch and pennylane")
+def test_cli_quick_train_run(capsys):
+    assert main(["--quick", "--only", "train", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert "default.qubit" in out and "FidelityStatevectorKernel" in out
+    assert "Training speed" in out and "Kernel agreement" in out and "DISAGREES" not in out
+    assert "qft22" not in out and "bv_5" not in out
