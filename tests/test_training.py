@@ -322,3 +322,13 @@ def test_attacks_raise_the_loss_within_the_box_and_adversarial_training_resists(
         TrainConfig(optimizer="spsa", adversarial="fgsm:0.1")
     with pytest.raises(QCompileError, match="fgsm:EPS or pgd:EPS"):
         TrainConfig(adversarial="fgsm:-1")
+
+
+def test_oversized_csv_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    from qcompile.training import data as recipes
+
+    monkeypatch.setattr(recipes, "MAX_CSV_BYTES", 100)
+    big = tmp_path / "big.csv"
+    big.write_text("0.5,0.25,1\n" * 20)
+    with pytest.raises(QCompileError, match="big.csv"):
+        load_data(str(big))
