@@ -64,7 +64,8 @@ def test_user_files_and_their_errors(tmp_path):
     cases = [(str(bad), "NaN or infinity"), ("nosuchset", "unknown dataset 'nosuchset'"),
              ("digits:pcaX", "unknown step 'pcaX'"), ("iris:setosa,tulip", "no class 'tulip'"),
              ("digits:pca99", "pca99 needs 1 to"), (str(tmp_path / "none.csv"), "none.csv"),
-             ("iris:0", "keeps one class"), ("iris:setosa,setosa", "keeps one class"),
+             ("moons:n99999999999", "take 1 to 1000000"), ("iris:0", "keeps one class"),
+             ("iris:setosa,setosa", "keeps one class"),
              (f"{csv}:n1", "cannot draw 1 samples")]
     for recipe, message in cases:
         with pytest.raises(QCompileError, match=message):

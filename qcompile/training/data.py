@@ -33,6 +33,8 @@ DATASETS = ("digits", "breast_cancer", "iris", "wine", "moons", "circles")
 #: Python numbers first (about 30 bytes of memory per character).
 MAX_DATA_BYTES = 256 * 2 ** 20
 MAX_CSV_BYTES = 16 * 2 ** 20
+#: The most samples ``nN`` may ask for (moons and circles are generated that large).
+MAX_SAMPLES = 1_000_000
 _SCALINGS = ("standard", "minmax", "scale-pi", "scale-2pi")
 
 
@@ -57,6 +59,9 @@ def load_data(recipe: str, *, seed: int = 0, test_fraction: float = 0.25) -> Dat
     """The dataset a recipe describes, split into training and test parts."""
     source, *steps = recipe.split(":")
     count = next((int(s[1:]) for s in steps if re.fullmatch(r"n[0-9]+", s)), None)
+    if count is not None and not 1 <= count <= MAX_SAMPLES:
+        raise QCompileError(f"data recipe {recipe!r}: n{count} asks for {count} samples; take "
+                            f"1 to {MAX_SAMPLES}")
     x, y, classes = _source(source, count, seed)
     for step in steps:
         if "," in step or step.isdigit():
