@@ -174,18 +174,8 @@ class Trainer:
                     w, self.x_fit, self.y_fit), config.evaluations)
             for index in range(state.batch, len(batches) if optimizer.uses != "epoch" else 0):
                 rows = order[batches[index]]
-                x, y = self.x_fit[rows], self.y_fit[rows]
-                if optimizer.uses == "gradient":
-                    if config.adversarial is not None:
-                        x, y = self._with_adversarial(state.weights, x, y, epoch, index)
-                    value, grads = self._gradient(state.weights, x, y)
-                    state.weights = optimizer.step(state.weights, grads, lr)
-                else:
-                    fixed = state.weights
-                    trained, value = optimizer.step(
-                        {k: fixed[k] for k in self.trainable},
-                        lambda w, f=fixed, x=x, y=y: self.loss({**f, **w}, x, y), lr)
-                    state.weights = {**fixed, **trained}
+                value = self._step(state, optimizer, self.x_fit[rows], self.y_fit[rows], lr,
+                                   (config.seed, epoch, index))
                 state.optimizer = dict(optimizer.state)
                 state.batch = index + 1
                 if progress:
@@ -210,11 +200,23 @@ class Trainer:
         return TrainResult(weights, list(state.history), self.evaluate(weights, "test"),
                            self.objective, state.stopped_early)
 
-    def _with_adversarial(self, weights, x, y, epoch: int, index: int):
-        kind, epsilon = parse_attack(self.config.adversarial)
-        moved = attack(kind, self.program, self.output, self.objective, weights, x, y,
-                       epsilon, seed=(self.config.seed, epoch, index))
-        return np.concatenate([x, moved]), np.concatenate([y, y])
+    def _step(self, state: TrainState, optimizer, x, y, lr: float, seed: tuple) -> float:
+        """One optimizer step on a mini-batch (with its adversarial versions when asked);
+        the batch loss before it."""
+        if optimizer.uses == "loss":  # SPSA: two loss evaluations
+            fixed = state.weights
+            trained, value = optimizer.step({k: fixed[k] for k in self.trainable},
+                                            lambda w: self.loss({**fixed, **w}, x, y), lr)
+            state.weights = {**fixed, **trained}
+            return value
+        if self.config.adversarial is not None:
+            kind, epsilon = parse_attack(self.config.adversarial)
+            moved = attack(kind, self.program, self.output, self.objective, state.weights, x,
+                           y, epsilon, seed=seed)
+            x, y = np.concatenate([x, moved]), np.concatenate([y, y])
+        value, grads = self._gradient(state.weights, x, y)
+        state.weights = optimizer.step(state.weights, grads, lr)
+        return value
 
     def evaluate(self, weights, part: str = "test", attacked: str | None = None
                  ) -> dict[str, float]:
