@@ -207,8 +207,21 @@ def prepare_run(program: Program, args) -> tuple[Program, dict, dict]:
 # --- results -------------------------------------------------------------------------------
 
 def write_results(results: dict[str, np.ndarray], as_json: bool) -> None:
+    """The results as tables, or as one JSON object. Non-finite values are never silent: a
+    warning names each output that has them, the tables print them as ``nan``/``inf``, and
+    JSON (which has no NaN) writes them as null and lists them under ``"nonfinite"``."""
+    nonfinite = {name: int(np.sum(~np.isfinite(value))) for name, value in results.items()
+                 if np.issubdtype(np.asarray(value).dtype, np.number)
+                 and not np.isfinite(value).all()}
+    for name, count in nonfinite.items():
+        stderr.print(f"warning: output {name!r} has {count} value(s) that are NaN or infinite "
+                     f"(a log or division outside its domain, say)", markup=False,
+                     highlight=False)
     if as_json:
-        json.dump({name: _jsonable(value) for name, value in results.items()}, sys.stdout)
+        document = {name: _jsonable(value) for name, value in results.items()}
+        if nonfinite:
+            document["nonfinite"] = nonfinite
+        json.dump(document, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
     else:
         _print_results(results)
@@ -217,12 +230,15 @@ def write_results(results: dict[str, np.ndarray], as_json: bool) -> None:
 def _jsonable(value: np.ndarray):
     value = np.asarray(value)
     if np.iscomplexobj(value):
-        return {"real": value.real.tolist(), "imag": value.imag.tolist()}
+        return {"real": _jsonable(value.real), "imag": _jsonable(value.imag)}
+    if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+        return np.where(np.isfinite(value), value, None).tolist()
     return value.tolist()
 
 
 def _print_results(results: dict[str, np.ndarray]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     for name, value in results.items():
         table = Table(title=f"{name}  (batch of {value.shape[0]})", title_justify="left")
@@ -230,7 +246,7 @@ def _print_results(results: dict[str, np.ndarray]) -> None:
         table.add_column("value")
         with np.printoptions(precision=6, suppress=True, linewidth=100, threshold=64):
             for i, row in enumerate(value[:32]):
-                table.add_row(str(i), str(row))
+                table.add_row(str(i), Text(str(row)))  # text, never markup: "[nan]"
         stdout.print(table)
         if value.shape[0] > 32:
             stdout.print(f"... {value.shape[0] - 32} more samples (use --json for all)")
