@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ..ir import QCompileError
 from .compile import add_pipeline_options, add_width_option, compile_program
-from .io import add_model_argument, load_program, stderr
+from .io import (add_model_argument, figure_bytes, load_program, stderr, write_bytes,
+                 write_text)
 
 
 def cmd_draw(args) -> None:
@@ -29,20 +30,13 @@ def cmd_draw(args) -> None:
         if args.output_file is None:
             sys.stdout.write(text + "\n")
         else:
-            from .io import write_text
             write_text(Path(args.output_file), text + "\n")
         return
     import matplotlib
 
     matplotlib.use("Agg")
-    figure = drawing.draw("mpl", fold=args.fold)
     path = Path(args.output_file)
-    tmp = path.with_name(path.name + ".tmp" + path.suffix)
-    try:
-        figure.savefig(tmp)
-        tmp.replace(path)
-    except OSError as err:
-        raise QCompileError(f"{path}: cannot write ({err.strerror})") from None
+    write_bytes(path, figure_bytes(drawing.draw("mpl", fold=args.fold), path.suffix))
     stderr.print(f"wrote {path}", markup=False, highlight=False)
 
 

@@ -69,14 +69,25 @@ def _load_stdin(args: argparse.Namespace) -> Program:
 
 
 def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
     """Write via a temporary file so an interrupted run never leaves a half-written output."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data)
         tmp.replace(path)
     except OSError as err:
         raise QCompileError(f"{path}: cannot write ({err.strerror})") from None
+
+
+def figure_bytes(figure, suffix: str) -> bytes:
+    """A matplotlib figure rendered in the format ``suffix`` names (".png", ".svg", ...)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=suffix.lstrip("."))
+    return buffer.getvalue()
 
 
 # --- inputs and weights --------------------------------------------------------------------

@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 
 from ..ir import QCompileError
-from .io import (add_model_argument, int_at_least, load_program, positive_float,
-                 read_array_file, stderr, stdout, write_text)
+from .io import (add_model_argument, figure_bytes, int_at_least, load_program,
+                 positive_float, read_array_file, stderr, stdout, write_bytes, write_text)
 
 
 def _fraction(text: str) -> float:
@@ -129,17 +129,11 @@ def _write_results(out: Path, result, data) -> None:
 
     buffer = io.BytesIO()
     np.savez(buffer, **result.weights)
-    _write_bytes(out / "weights.npz", buffer.getvalue())
+    write_bytes(out / "weights.npz", buffer.getvalue())
     write_text(out / "metrics.json", json.dumps(
         {"loss": result.objective.loss, "classes": data.classes, "history": result.history,
          "test": result.test, "stopped_early": result.stopped_early}, indent=1) + "\n")
     _plot(out / "curves.png", result.history)
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def _plot(path: Path, history: list[dict]) -> None:
@@ -161,9 +155,8 @@ def _plot(path: Path, history: list[dict]) -> None:
         axis.set_title(metric)
         axis.legend()
     figure.tight_layout()
-    figure.savefig(path.with_name(path.name + ".tmp.png"))
+    write_bytes(path, figure_bytes(figure, path.suffix))
     plt.close(figure)
-    path.with_name(path.name + ".tmp.png").replace(path)
 
 
 def cmd_evaluate(args) -> None:

@@ -36,6 +36,7 @@ from ..ir import (GATES, Barrier, Circuit, Condition, Counts, ExpVal, Gate, IfEl
                   Symbol, TensorDecl, TensorOp, Unitary, verify_program)
 from ..ir.controlled import controlled_ops
 from ..ir.expr import Expr, as_expr, symbols
+from ..ir.rewrite import inverse_block
 from ..ir.ops import Operation
 from ..ir.tensor_ops import TENSOR_OPS, ShapeError, infer_shape
 from ..ir.verify import output_shape
@@ -142,20 +143,6 @@ def _describe(op) -> str:
     return op.name if isinstance(op, Gate) else f"unitary on {len(op.qubits)} qubit(s)"
 
 
-def _inverted(ops: Sequence[Operation], what: str) -> list[Operation]:
-    """``ops`` undone: reversed, each inverted; only gates, unitaries and barriers invert."""
-    out = []
-    for op in reversed(ops):
-        if isinstance(op, Barrier):
-            out.append(op)
-        elif isinstance(op, (Gate, Unitary)):
-            out.append(op.inverse())
-        else:
-            raise QCompileError(f"{what} needs unitary operations; a "
-                                f"{type(op).__name__.lower()} has no inverse")
-    return out
-
-
 class CircuitBuilder:
     """Collects the operations of one circuit. Gates and templates are methods by name:
     ``c.ry(angle, 0)``, ``c.cx(0, 1)``, ``c.zz_feature_map(x, reps=2)``."""
@@ -229,7 +216,7 @@ class CircuitBuilder:
         """The block's operations undone: in reverse order, each inverted (unitary only)."""
         self._blocks.append([])
         yield
-        for op in _inverted(self._blocks.pop(), "inverse"):
+        for op in inverse_block(self._blocks.pop(), "inverse"):
             self._emit(op)
 
     @contextmanager
@@ -243,7 +230,7 @@ class CircuitBuilder:
         self._blocks.append([])
         yield
         body = self._blocks.pop()
-        ops = _inverted(body, "pow with a negative exponent") if exponent < 0 else body
+        ops = inverse_block(body, "pow with a negative exponent") if exponent < 0 else body
         for _ in range(abs(int(exponent))):
             for op in ops:
                 self._emit(op)

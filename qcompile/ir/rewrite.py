@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from .diagnostics import QCompileError
 from .ops import Barrier, Condition, Gate, IfElse, Measure, Operation, Reset, SetBits, Unitary
 
 #: A wire renumbering: new index by old one, as a mapping, a sequence or a function (a
@@ -75,3 +76,23 @@ def _rewrite_branches(op: IfElse, rewrite) -> IfElse:
     if then_body == op.then_body and else_body == op.else_body:
         return op
     return IfElse(op.condition, then_body, else_body)
+
+
+def invertible(ops: Sequence[Operation]) -> bool:
+    """Whether a block is unitary (gates, unitaries, barriers), so that it has an inverse."""
+    return all(isinstance(op, (Gate, Unitary, Barrier)) for op in ops)
+
+
+def inverse_block(ops: Sequence[Operation], what: str = "the inverse") -> list[Operation]:
+    """A unitary block undone: reversed, each operation inverted, barriers kept; ``what``
+    names, in the error, what asked for it when the block measures or resets."""
+    out: list[Operation] = []
+    for op in reversed(ops):
+        if isinstance(op, Barrier):
+            out.append(op)
+        elif isinstance(op, (Gate, Unitary)):
+            out.append(op.inverse())
+        else:
+            raise QCompileError(f"{what} needs unitary operations; a "
+                                f"{type(op).__name__.lower()} has no inverse")
+    return out

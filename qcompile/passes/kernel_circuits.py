@@ -18,10 +18,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..ir import (Barrier, Circuit, Gate, Param, Probs, Program, QuantumCall, Register, State,
-                  TensorOp, Unitary)
+from ..ir import (Circuit, Gate, Param, Probs, Program, QuantumCall, Register, State,
+                  TensorOp)
 from ..ir.expr import rename
-from ..ir.rewrite import remap
+from ..ir.rewrite import inverse_block, invertible, remap
 from .base import Pass, PropertySet, fresh_name, option, register_pass
 
 
@@ -29,20 +29,6 @@ def _renamed(op, names):
     if isinstance(op, Gate):
         return Gate(op.name, op.qubits, tuple(rename(p, names) for p in op.params))
     return op
-
-
-def _inverse(ops):
-    """The inverse of a unitary block (barriers stay barriers), or None for one that
-    measures or resets."""
-    inverted = []
-    for op in reversed(ops):
-        if isinstance(op, Barrier):
-            inverted.append(op)
-        elif isinstance(op, (Gate, Unitary)):
-            inverted.append(op.inverse())
-        else:
-            return None
-    return inverted
 
 
 @register_pass("kernel-circuits")
@@ -73,9 +59,8 @@ class KernelCircuits(Pass):
                     for c in pair):
                 continue
             first, second = (program.circuit(c.circuit) for c in pair)
-            inverse = _inverse(second.ops) if self.method == "compute-uncompute" else ()
-            if first.num_qubits != second.num_qubits or inverse is None or \
-                    _inverse(first.ops) is None:
+            if first.num_qubits != second.num_qubits or not (
+                    invertible(first.ops) and invertible(second.ops)):
                 continue
             circuit, args = self._circuit(stmt.result, first, second, pair, circuit_names)
             circuits.append(circuit)
@@ -116,7 +101,7 @@ class KernelCircuits(Pass):
         right = [_renamed(op, renames) for op in second.ops]
         n = first.num_qubits
         if self.method == "compute-uncompute":
-            ops = list(first.ops) + _inverse(right)
+            ops = list(first.ops) + inverse_block(right)
             width = n
         else:
             ops = [remap(op, lambda q: 1 + q) for op in first.ops]
