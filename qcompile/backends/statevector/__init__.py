@@ -11,7 +11,7 @@ large is allocated (:mod:`.memory`). The per-gate kernels of :mod:`.kernels` rem
 callers that apply single steps (``KernelStep.apply``).
 """
 
-from .simulate import outcome_probabilities, simulate
+from .simulate import outcome_probabilities, simulate, simulate_many
 from .steps import compile_circuit
 
-__all__ = ["compile_circuit", "outcome_probabilities", "simulate"]
+__all__ = ["compile_circuit", "outcome_probabilities", "simulate", "simulate_many"]

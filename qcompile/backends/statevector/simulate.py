@@ -7,7 +7,7 @@ whole batch (typically weights). Outputs have shape ``(B, *output_shape)``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -80,6 +80,22 @@ def simulate(circuit: Circuit, output: Output, values: Mapping[str, np.ndarray] 
         return _per_sample(run, lambda b: _marginal(_probabilities(b.states), qubits))
     return _per_sample(run, lambda b: np.stack(
         [_expectation(o, b.states) for o in output.observables], axis=1)).astype(real)
+
+
+def simulate_many(circuits: Sequence[Circuit], output: Output,
+                  values: Sequence[Mapping[str, np.ndarray] | None] | None = None, *,
+                  seed: int | None = None, dtype=np.complex128,
+                  max_memory: int | str | None = None) -> list[np.ndarray]:
+    """:func:`simulate` of each circuit (with ``values[i]`` for circuit i): the results in
+    order, each exactly what ``simulate(circuits[i], output, values[i])`` returns."""
+    circuits = list(circuits)
+    values = [None] * len(circuits) if values is None else list(values)
+    if len(values) != len(circuits):
+        raise QCompileError(f"simulate_many: {len(circuits)} circuits but {len(values)} "
+                            f"value sets")
+    seeds = np.random.SeedSequence(seed).spawn(len(circuits))
+    return [simulate(c, output, v, seed=s, dtype=dtype, max_memory=max_memory)
+            for c, v, s in zip(circuits, values, seeds)]
 
 
 def outcome_probabilities(circuit: Circuit, values: Mapping[str, np.ndarray] | None = None,
