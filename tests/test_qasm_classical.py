@@ -21,7 +21,7 @@ from aer_reference import total_variation
 from conftest import CORPUS
 
 from qcompile.backends.statevector import outcome_probabilities
-from qcompile.frontend import qasm
+from qcompile.frontend import qasm_importer
 from qcompile.frontend.qasm import load_qasm
 from qcompile.frontend.source import load_source
 from qcompile.ir import QCompileError, SetBits
@@ -210,7 +210,7 @@ def test_repeat_until_success_example_succeeds_and_marks_cut_off_runs(monkeypatc
     if not path.exists():
         pytest.skip("corpus not found")
     # Three unrolled tries keep the exact simulation small (each try triples the branches).
-    monkeypatch.setattr(qasm, "MAX_WHILE_ITERATIONS", 3)
+    monkeypatch.setattr(qasm_importer, "MAX_WHILE_ITERATIONS", 3)
     circuit = load_source(path).circuits[0]
     assert [r.name for r in circuit.cregs] == ["flags", "output_qubit", "unfinished"]
     probabilities = outcome_probabilities(circuit)[0]

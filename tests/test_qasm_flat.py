@@ -75,7 +75,7 @@ def test_load_qasm_uses_the_fast_path_only_for_flat_text(monkeypatch):
     def no_parser(source):
         raise AssertionError("the reference parser ran")
 
-    monkeypatch.setattr("qcompile.frontend.qasm.parse", no_parser)
+    monkeypatch.setattr("qcompile.frontend.qasm_importer.parse", no_parser)
     flat = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[0];\ncx q[0], q[1];\n'
     assert load_qasm(flat, "bell.qasm") == Circuit(
         "bell", (Register("q", 2),), (), (), (Gate("h", (0,)), Gate("cx", (0, 1))))

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from qiskit import QuantumCircuit, transpile
-from qiskit.circuit.library import CXGate
-from qiskit.synthesis import OneQubitEulerDecomposer, TwoQubitBasisDecomposer, qs_decomposition
 
 from ..ir.spellings import from_qiskit_name, openqasm_declared, openqasm_name
+
+if TYPE_CHECKING:
+    from qiskit import QuantumCircuit
 
 
 def synthesize_unitary(matrix: np.ndarray) -> QuantumCircuit:
@@ -16,6 +18,11 @@ def synthesize_unitary(matrix: np.ndarray) -> QuantumCircuit:
 
     Qubit ``k`` of the circuit is bit ``k`` of the matrix index, as for IR ``Unitary`` ops.
     """
+    from qiskit import transpile  # slow to import: only a circuit with unitaries needs it
+    from qiskit.circuit.library import CXGate
+    from qiskit.synthesis import (OneQubitEulerDecomposer, TwoQubitBasisDecomposer,
+                                  qs_decomposition)
+
     num_qubits = int(np.log2(matrix.shape[0]))
     if num_qubits == 1:
         circuit = OneQubitEulerDecomposer("U")(matrix)

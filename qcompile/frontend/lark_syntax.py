@@ -6,6 +6,7 @@ refused (:mod:`qcompile.ir.text_limits`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 
 from lark import Lark, Tree
@@ -18,12 +19,18 @@ from ..ir.text_limits import check_depth, check_text
 
 class Grammar:
     """An LALR grammar that keeps positions on every node. ``phrases`` name terminals in
-    messages (``NUMBER`` → "a number"); a terminal without one is shown by its pattern."""
+    messages (``NUMBER`` → "a number"); a terminal without one is shown by its pattern.
+    The parser is built when first used (building it takes longer than importing a module
+    that declares a grammar)."""
 
     def __init__(self, path: Path, phrases: Mapping[str, str], **options):
-        self.lark = Lark(path.read_text(), parser="lalr", propagate_positions=True,
-                         maybe_placeholders=True, **options)
+        self.path, self.options = path, options
         self.phrases = {"$END": "end of input", **phrases}
+
+    @cached_property
+    def lark(self) -> Lark:
+        return Lark(self.path.read_text(), parser="lalr", propagate_positions=True,
+                    maybe_placeholders=True, **self.options)
 
     def parse(self, text: str, filename: str, start: str | None = None) -> Tree:
         check_text(text, filename)

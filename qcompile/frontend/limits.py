@@ -31,6 +31,10 @@ MAX_GATE_NESTING = 32
 #: integer variable or one ctrl(n) count. The largest devices have about a thousand qubits.
 MAX_BITS = 4096
 
+#: A condition, an assignment or a gate angle may read this many classical bits known only
+#: at run time (each is decided on every value of them).
+MAX_CONDITION_BITS = 12
+
 #: Bits of an integer value: every such integer is also a float (floats end near 2**1024),
 #: so it may be an angle; larger ones are refused where they are computed.
 MAX_INT_BITS = 1000

@@ -9,7 +9,6 @@ too large to write out (:mod:`.limits`), each refused before it is used.
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Callable
 
@@ -18,19 +17,10 @@ from openqasm3 import ast
 from ..ir import QCompileError
 from ..ir.expr import Expr, Unary, as_expr
 from .limits import MAX_BITS, MAX_INT_BITS, ExpressionSizes, power, unrepresentable
+from .qasm_common import CONSTANTS, FUNCTIONS
 
 Value = int | float | bool | Expr
 
-CONSTANTS = {"pi": math.pi, "π": math.pi, "tau": math.tau, "τ": math.tau,
-             "euler": math.e, "ℇ": math.e}
-
-#: OpenQASM function name -> (numeric implementation, IR unary function).
-FUNCTIONS = {
-    "sin": (math.sin, "sin"), "cos": (math.cos, "cos"), "tan": (math.tan, "tan"),
-    "exp": (math.exp, "exp"), "ln": (math.log, "log"), "sqrt": (math.sqrt, "sqrt"),
-    "arcsin": (math.asin, "arcsin"), "arccos": (math.acos, "arccos"),
-    "arctan": (math.atan, "arctan"),
-}
 
 def _shift_left(value: int, count: int) -> int:
     """``value << count``, refused (as ``**`` is) before it would pass MAX_INT_BITS."""

@@ -22,10 +22,8 @@ from ..ir import (Barrier, Circuit, Const, Gate, Measure, Register, Reset, Verif
                   verify_circuit)
 from ..ir.gates import GATES, QELIB1, STDGATES, includes
 from .limits import MAX_BITS, MAX_GATE_NESTING, MAX_OPERATIONS, unrepresentable
-from .qasm_classical import BitState, join, switch
-from .qasm_expr import CONSTANTS, FUNCTIONS
+from .qasm_common import BOM, CONSTANTS, FUNCTIONS, BitState, join, switch
 from .qasm_gates import QELIB1_DEFINITIONS
-from .qasm_syntax import BOM
 
 # Whitespace and comments, as the reference lexer skips them; possessive, so that a trailing
 # comment is never read again as tokens.
@@ -147,7 +145,7 @@ class _Reader:
         self.cregs: list[Register] = []
         self.expanding: list[_Definition] = []
         self.unrolled = 0  # operations inlined from gate definitions so far
-        self.bit_state: BitState = {}  # None for the bits measured so far (see qasm_classical)
+        self.bit_state: BitState = {}  # None for the bits measured so far (see qasm_common)
 
     def run(self, name: str) -> Circuit:
         ops: list = []

@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 
 from ..ir import GATES, Barrier, Gate, Unitary
 from ..ir.expr import Const, Expr, as_expr, evaluate, fold, is_constant
@@ -71,6 +70,8 @@ def power(body: Body, exponent: float, limit: int) -> Body:
                                 "unroll")
         base = body if exponent >= 0 else inverse(body)
         return Body.of(base.ops * count, body.num_qubits, base.phase * count)
+    import scipy.linalg  # slow to import
+
     matrix = body_matrix(body, "pow @ with a non-integer exponent")
     schur, basis = scipy.linalg.schur(matrix, output="complex")
     angles = np.angle(np.diag(schur))

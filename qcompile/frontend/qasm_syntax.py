@@ -26,6 +26,7 @@ from openqasm3.parser import QASM3ParsingError
 from ..ir import QCompileError, SourceLocation
 from ..ir.diagnostics import location_in
 from ..ir.text_limits import check_numbers, offset_location
+from .qasm_common import BOM
 
 _REPORTED = re.compile(r"line (\d+):(\d+) (.*)")
 _RAISED = re.compile(r"L(\d+):C(\d+): (.*)")
@@ -40,9 +41,6 @@ MAX_BRACKET_DEPTH = 64
 #: 2 Mi characters: about 1 GB for the reference parser (flat files are read faster and in
 #: less memory before it is tried; see :mod:`.qasm_flat`).
 MAX_PARSED_CHARS = 2 * 2**20
-
-#: A UTF-8 byte-order mark, which some editors put before the first line.
-BOM = "\ufeff"
 
 
 class Source:

@@ -13,7 +13,7 @@ from ..ir import Program, QCompileError
 from ..ir.parser import looks_like_ir, parse_program
 from .qasm import QASM_SUFFIXES, load_qasm, looks_like_qasm
 from .limits import MAX_SOURCE_BYTES, read_file
-from .qasm_syntax import BOM
+from .qasm_common import BOM
 from .qm import looks_like_model, parse_model
 
 

@@ -12,8 +12,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import networkx as nx
-
 from ..ir import QCompileError
 
 
@@ -32,6 +30,8 @@ class Coupling:
         return (a, b) in self.edges
 
     def connected(self) -> bool:
+        import networkx as nx  # slow to import
+
         graph = nx.Graph(list(self.edges))
         graph.add_nodes_from(range(self.num_qubits))
         return self.num_qubits <= 1 or nx.is_connected(graph)
@@ -49,6 +49,8 @@ def parse_coupling(spec: str) -> Coupling:
             return _checked(Coupling.undirected(n, [(k, (k + 1) % n) for k in range(n)]), spec)
         if kind == "grid" and size:
             rows, columns = (int(v) for v in size.lower().split("x"))
+            import networkx as nx
+
             graph = nx.grid_2d_graph(rows, columns)
             index = {(r, c): r * columns + c for r, c in graph.nodes}
             return _checked(Coupling.undirected(rows * columns, [

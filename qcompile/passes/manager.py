@@ -13,6 +13,7 @@ import inspect
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput, UnexpectedToken
@@ -67,7 +68,12 @@ _GRAMMAR = r"""
     VALUE: /"[^"]*"|'[^']*'|[^\s,()="']+/
     %ignore /\s+/
 """
-_PARSER = Lark(_GRAMMAR, parser="lalr")
+
+
+@cache
+def _parser() -> Lark:
+    """The pipeline parser, built when a pipeline string is first parsed."""
+    return Lark(_GRAMMAR, parser="lalr")
 
 
 def _option_value(token: Token) -> object:
@@ -110,7 +116,7 @@ def parse_pipeline(text: str) -> list[Pass]:
         return SourceLocation("<pipeline>", 1, column, text)
 
     try:
-        entries = _ToEntries().transform(_PARSER.parse(text))
+        entries = _ToEntries().transform(_parser().parse(text))
     except UnexpectedInput as err:
         at_end = isinstance(err, UnexpectedToken) and err.token.type == "$END"
         column = len(text) + 1 if at_end or err.column < 1 else err.column

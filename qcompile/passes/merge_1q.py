@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 import numpy as np
-from qiskit.synthesis import OneQubitEulerDecomposer
 
 from ..ir import GATES, Gate, Operation, Unitary
 from ..ir.dag import DependencyDag
@@ -26,6 +26,9 @@ from ..ir.expr import fold
 from ..ir.gates import is_additive
 from ..ir.ops import constant_matrix
 from .base import BlockPass, option, register_pass
+
+if TYPE_CHECKING:
+    from qiskit.synthesis import OneQubitEulerDecomposer
 
 #: option value -> Qiskit Euler basis. Each emits gates the IR knows by the same name.
 EULER_BASES = {"u": "U", "zyz": "ZYZ", "zxz": "ZXZ", "xyx": "XYX", "xzx": "XZX",
@@ -137,4 +140,6 @@ def _euler_gates(basis: str, matrix: bytes) -> tuple[tuple[str, tuple[float, ...
 
 @cache
 def _decomposer(basis: str) -> OneQubitEulerDecomposer:
+    from qiskit.synthesis import OneQubitEulerDecomposer  # slow to import
+
     return OneQubitEulerDecomposer(EULER_BASES[basis])

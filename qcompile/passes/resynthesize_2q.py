@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from qiskit.synthesis import TwoQubitBasisDecomposer
 
 from ..ir import GATES, Gate, Operation, QCompileError, Unitary
 from ..ir.dag import DependencyDag
@@ -35,6 +35,8 @@ from ..ir.spellings import from_qiskit_name, qiskit_gate, qiskit_name
 from .base import BlockPass, option, register_pass
 from .merge_1q import EULER_BASES
 
+if TYPE_CHECKING:
+    from qiskit.synthesis import TwoQubitBasisDecomposer
 
 SWAP = GATES["swap"].matrix()
 _I2 = np.eye(2)
@@ -189,6 +191,8 @@ def _embedded(runs) -> np.ndarray:
 
 @cache
 def _decomposer(gate: str, euler: str) -> TwoQubitBasisDecomposer:
+    from qiskit.synthesis import TwoQubitBasisDecomposer  # slow to import
+
     return TwoQubitBasisDecomposer(qiskit_gate(gate), euler_basis=EULER_BASES[euler])
 
 

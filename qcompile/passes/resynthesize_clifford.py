@@ -23,11 +23,6 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import numpy as np
-from qiskit import QuantumCircuit
-from qiskit.circuit.library import UnitaryGate
-from qiskit.exceptions import QiskitError
-from qiskit.quantum_info import Clifford
-from qiskit.synthesis import synth_clifford_full
 
 from ..ir import GATES, Gate, Operation, Unitary
 from ..ir.gates import fixed_matrix
@@ -138,6 +133,12 @@ def _synthesize(members: list[Gate | Unitary], wires: list[int]) -> list[Gate] |
 def _synthesize_local(local: tuple, num_qubits: int) -> tuple | None:
     """(gate name, qubit positions) of the synthesized region (cached: circuits repeat their
     layers, and the fixed-point loop meets the same regions again)."""
+    from qiskit import QuantumCircuit  # slow to import
+    from qiskit.circuit.library import UnitaryGate
+    from qiskit.exceptions import QiskitError
+    from qiskit.quantum_info import Clifford
+    from qiskit.synthesis import synth_clifford_full
+
     circuit = QuantumCircuit(num_qubits)
     for name, params, qubits in local:
         gate = (qiskit_gate(name, params) if name is not None and qiskit_name(name)

@@ -35,7 +35,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ..ir import (Barrier, Circuit, Counts, ExpVal, Operation, Probs, Program, QCompileError,
                   QuantumCall, Register, Reset, State)
@@ -168,6 +167,8 @@ def link_by_matching(graph: Precedence, lives: Sequence[Lifetime], chains: Chain
     """Link chains in matching rounds until the width is ``goal`` or no pair is possible,
     and return the graph with the links' constraints; ``free_only``: only links that leave
     the depth of ``graph`` as it is (each checked on a copy)."""
+    from scipy.optimize import linear_sum_assignment  # slow to import
+
     while chains.width > goal:
         pairs, depth = _pairs(graph, lives, chains, free_only)
         if not pairs:

@@ -13,15 +13,7 @@ qubit to the wire it ends on. ``properties["route"][circuit]`` records the layou
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from qiskit import ClassicalRegister, QuantumCircuit
-from qiskit.circuit import Gate as QiskitGate
-from qiskit.circuit import IfElseOp, Instruction
-from qiskit.passmanager import ConditionalController
-from qiskit.transpiler import CouplingMap, PassManager
-from qiskit.transpiler.passes import (ApplyLayout, EnlargeWithAncilla, FullAncillaAllocation,
-                                      SabreLayout, VF2Layout)
-from qiskit.transpiler.passes.layout.vf2_layout import VF2LayoutStopReason
+from typing import TYPE_CHECKING
 
 from ..ir import (Barrier, Circuit, Condition, Gate, IfElse, Measure, Operation, Program,
                   QCompileError, Register, Reset, Unitary)
@@ -33,6 +25,10 @@ from .coupling import Coupling, parse_coupling
 from .merge_1q import EULER_BASES
 from .resynthesize_2q import block_unitary, synthesize_two_qubit
 from .wires import relabel_qubit_outputs
+
+if TYPE_CHECKING:  # Qiskit is slow to import: the functions that route import it
+    from qiskit import QuantumCircuit
+    from qiskit.transpiler import CouplingMap, PassManager
 
 
 @dataclass(frozen=True)
@@ -58,6 +54,8 @@ def route_circuit(circuit: Circuit, coupling: Coupling, seed: int | None = None
         raise QCompileError(f"circuit {circuit.name!r}: route needs gates on at most two "
                             f"qubits, but {name} acts on {len(wide.qubits)}; translate to a "
                             f"basis first")
+    from qiskit.transpiler import CouplingMap
+
     skeleton, originals = _skeleton(circuit)
     undirected = sorted({tuple(sorted(edge)) for edge in coupling.edges})
     routed = _placement_and_routing(CouplingMap(undirected), seed).run(skeleton)
@@ -73,6 +71,12 @@ def route_circuit(circuit: Circuit, coupling: Coupling, seed: int | None = None
 def _placement_and_routing(coupling: CouplingMap, seed: int | None) -> PassManager:
     """Qiskit's -O3 layout stage: a placement needing no swap when VF2 finds one (a QAOA
     ring on a device with a ring in it), else Sabre's layout and routing, best of 20 trials."""
+    from qiskit.passmanager import ConditionalController
+    from qiskit.transpiler import PassManager
+    from qiskit.transpiler.passes import (ApplyLayout, EnlargeWithAncilla,
+                                          FullAncillaAllocation, SabreLayout, VF2Layout)
+    from qiskit.transpiler.passes.layout.vf2_layout import VF2LayoutStopReason
+
     def vf2_found(properties) -> bool:
         return properties["VF2Layout_stop_reason"] is VF2LayoutStopReason.SOLUTION_FOUND
 
@@ -88,6 +92,10 @@ def _placement_and_routing(coupling: CouplingMap, seed: int | None) -> PassManag
 
 def _skeleton(circuit: Circuit) -> tuple[QuantumCircuit, dict[str, Operation]]:
     """The circuit with each gate an opaque placeholder named after its operation."""
+    from qiskit import ClassicalRegister, QuantumCircuit
+    from qiskit.circuit import Gate as QiskitGate
+    from qiskit.circuit import Instruction
+
     skeleton = QuantumCircuit(circuit.num_qubits, circuit.num_clbits)
     originals: dict[str, Operation] = {}
 
@@ -128,6 +136,9 @@ def _read_back(block: QuantumCircuit, qubit_index: dict, clbit_index: dict,
                originals) -> list[Operation]:
     """The routed skeleton as IR operations on physical qubits (wire p is physical qubit p);
     ``qubit_index``/``clbit_index`` number the block's own bits."""
+    from qiskit import ClassicalRegister
+    from qiskit.circuit import IfElseOp
+
     ops: list[Operation] = []
     for instruction in block.data:
         operation = instruction.operation

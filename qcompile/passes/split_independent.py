@@ -21,8 +21,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-import networkx as nx
-
 from ..ir import (Barrier, Circuit, ExpVal, Operation, PauliTerm, Probs, Program, QuantumCall,
                   Register, State, TensorOp)
 from ..ir.ops import clbits_of, op_symbols, qubits_of
@@ -49,6 +47,8 @@ def independent_groups(circuit: Circuit) -> list[tuple[tuple[int, ...], tuple[in
     operations and change no state. Every qubit is in exactly one group; a bit no operation
     links to a qubit belongs to none.
     """
+    import networkx as nx  # slow to import
+
     graph = nx.Graph()
     graph.add_nodes_from(("q", q) for q in range(circuit.num_qubits))
     for op in circuit.ops:

@@ -15,17 +15,15 @@ import functools
 import operator
 from dataclasses import dataclass
 from functools import cache, cached_property
-
-import sympy
-from qiskit import QuantumCircuit, transpile
-from qiskit.circuit import Parameter, ParameterExpression
-from qiskit.circuit.library import UnitaryGate
-from qiskit.transpiler.exceptions import TranspilerError
+from typing import TYPE_CHECKING
 
 from ..ir import GATES, Const, Expr, Gate, Operation, QCompileError, Unitary
 from ..ir.expr import Unary
 from ..ir.spellings import qiskit_gate, qiskit_name
 from .base import BlockPass, option, register_pass
+
+if TYPE_CHECKING:  # Qiskit and sympy are slow to import: only a translation imports them
+    from qiskit import QuantumCircuit
 
 
 def parse_basis(text: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -53,6 +51,9 @@ def gates_in_basis(op: Gate | Unitary, basis: tuple[str, ...]) -> list[Gate]:
     if isinstance(op, Gate) and qiskit_name(op.name) is None:
         return [g for inner in _definition(op) for g in gates_in_basis(inner, basis)]
     if isinstance(op, Unitary):
+        from qiskit import QuantumCircuit
+        from qiskit.circuit.library import UnitaryGate
+
         qc = QuantumCircuit(len(op.qubits))
         qc.append(UnitaryGate(op.matrix), range(len(op.qubits)))
         steps = _translated(qc, basis, op.label)
@@ -74,6 +75,9 @@ def _definition(op: Gate) -> list[Gate]:
 
 @cache
 def _gate_template(name: str, basis: tuple[str, ...]) -> tuple:
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import Parameter
+
     spec = GATES[name]
     qc = QuantumCircuit(spec.num_qubits)
     params = [Parameter(f"p{k}") for k in range(spec.num_params)]
@@ -83,6 +87,9 @@ def _gate_template(name: str, basis: tuple[str, ...]) -> tuple:
 
 def _translated(qc: QuantumCircuit, basis: tuple[str, ...], what: str) -> tuple:
     """(IR name, sympy parameters, qubit positions) of each gate of ``qc`` in ``basis``."""
+    from qiskit import transpile
+    from qiskit.transpiler.exceptions import TranspilerError
+
     ir_names = {qiskit_name(name): name for name in basis}
     try:
         translated = transpile(qc, basis_gates=list(ir_names), optimization_level=0)
@@ -98,12 +105,20 @@ def _translated(qc: QuantumCircuit, basis: tuple[str, ...], what: str) -> tuple:
 
 
 def _sympify(value):
+    import sympy
+    from qiskit.circuit import ParameterExpression
+
     return value.sympify() if isinstance(value, ParameterExpression) else sympy.Float(value)
 
 
-_SYMPY_FUNCTIONS = {sympy.sin: "sin", sympy.cos: "cos", sympy.tan: "tan", sympy.exp: "exp",
-                    sympy.log: "log", sympy.asin: "arcsin", sympy.acos: "arccos",
-                    sympy.atan: "arctan"}
+@cache
+def _sympy_functions() -> dict:
+    """sympy function -> IR unary function."""
+    import sympy
+
+    return {sympy.sin: "sin", sympy.cos: "cos", sympy.tan: "tan", sympy.exp: "exp",
+            sympy.log: "log", sympy.asin: "arcsin", sympy.acos: "arccos",
+            sympy.atan: "arctan"}
 
 
 def _from_sympy(expr, placeholders: dict[str, Expr]) -> Expr:
@@ -119,7 +134,7 @@ def _from_sympy(expr, placeholders: dict[str, Expr]) -> Expr:
         return functools.reduce(operator.mul, args)
     if expr.is_Pow:
         return Const(1.0) / args[0] if expr.exp == -1 else args[0] ** args[1]
-    return Unary(_SYMPY_FUNCTIONS[expr.func], args[0])
+    return Unary(_sympy_functions()[expr.func], args[0])
 
 
 @register_pass("translate-basis")
