@@ -13,6 +13,9 @@ from qcompile.backends.statevector import kernels, outcome_probabilities, simula
 from qcompile.ir import (Circuit, Counts, ExpVal, Gate, Measure, Param, PauliTerm, Probs,
                          QCompileError, Register, Reset, State, Symbol, Unary, Unitary)
 
+#: Every test runs on the lean path and on the planned one.
+pytestmark = pytest.mark.usefixtures("simulator_path")
+
 
 def qiskit_state(circuit, values=None) -> np.ndarray:
     return Statevector(to_qiskit(circuit, values)).data

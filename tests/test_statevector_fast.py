@@ -1,6 +1,7 @@
 """The fast simulator paths (fused single-qubit runs, cache-sized clusters with idle low bits,
 merged diagonals, state-free batch read-outs) against Qiskit's Statevector and the density
-matrix reference. Cluster sizes are shrunk so small circuits exercise the large-state paths."""
+matrix reference. Cluster sizes are shrunk so small circuits exercise the large-state paths,
+and the lean path of small circuits is off."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from qcompile.backends.statevector import tape as tp
 from qcompile.backends.statevector.steps import bind_steps, compile_circuit
 from qcompile.ir import (Circuit, ExpVal, Gate, Param, PauliTerm, Probs, Register, State,
                          Symbol, Unitary)
+
+pytestmark = pytest.mark.usefixtures("planned_path")
 
 
 def qiskit_state(circuit, values=None) -> np.ndarray:

@@ -21,6 +21,9 @@ from qcompile.ir.terminal import dynamic_reason, split_terminal, terminal_indice
 
 CREGS = (Register("a", 2), Register("b", 3))  # five clbits in two registers
 
+#: Every test runs on the lean path and on the planned one.
+pytestmark = pytest.mark.usefixtures("simulator_path")
+
 
 def circuit_of(ops):
     return Circuit("t", (Register("q", 2),), (Register("c", 2),), ops=ops)

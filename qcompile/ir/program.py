@@ -46,6 +46,14 @@ class PauliTerm:
         object.__setattr__(self, "coeff", float(self.coeff))
         object.__setattr__(self, "paulis", tuple(sorted((int(q), p) for q, p in self.paulis)))
 
+    def masks(self) -> tuple[int, int, complex]:
+        """The string as simulators apply it: the bits it flips (X, Y), the bits whose value
+        gives a sign (Y, Z), and the phase i**(number of Y). P maps |i> to
+        phase · (-1)**parity(i & sign) |i ^ flip>."""
+        flip = sum(1 << q for q, p in self.paulis if p in "XY")
+        sign = sum(1 << q for q, p in self.paulis if p in "YZ")
+        return flip, sign, 1j ** sum(p == "Y" for _, p in self.paulis)
+
 
 PauliSum = tuple[PauliTerm, ...]
 

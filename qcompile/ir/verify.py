@@ -21,6 +21,13 @@ from .tensor_ops import TENSOR_OPS, ShapeError, infer_shape
 
 def verify_circuit(circuit: Circuit) -> None:
     """Raise :class:`VerificationError` at the first broken invariant."""
+    verify_declarations(circuit)
+    _verify_body(circuit, circuit.ops, {p.name: p for p in circuit.params},
+                 f"circuit {circuit.name!r}")
+
+
+def verify_declarations(circuit: Circuit) -> None:
+    """The invariants of the registers and parameters alone (cheap: no operation is read)."""
     where = f"circuit {circuit.name!r}"
     _unique([r.name for r in circuit.qregs + circuit.cregs], f"{where}: register")
     _unique([p.name for p in circuit.params], f"{where}: parameter")
@@ -28,8 +35,6 @@ def verify_circuit(circuit: Circuit) -> None:
         if p.role not in ROLES:
             raise VerificationError(f"{where}: parameter {p.name!r} has role {p.role!r}, "
                                     f"expected one of {', '.join(ROLES)}")
-    params = {p.name: p for p in circuit.params}
-    _verify_body(circuit, circuit.ops, params, where)
 
 
 class _Problem(Exception):

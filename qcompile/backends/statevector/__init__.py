@@ -8,10 +8,11 @@ mid-circuit measurement, reset and feed-forward keep classical branches, exactly
 group of shots (:mod:`.branches`); read-outs of unitary circuits are computed without
 holding the batch's states (:mod:`.batch_readout`); memory is estimated before anything
 large is allocated (:mod:`.memory`). The per-gate kernels of :mod:`.kernels` remain for
-callers that apply single steps (``KernelStep.apply``).
+callers that apply single steps (``KernelStep.apply``). One sample of a small circuit runs
+lean instead (:mod:`.gate_list`), and importing this package loads no numba: a one-off
+command that simulates a few qubits never pays for it.
 """
 
 from .simulate import outcome_probabilities, simulate, simulate_many
-from .steps import compile_circuit
 
-__all__ = ["compile_circuit", "outcome_probabilities", "simulate", "simulate_many"]
+__all__ = ["outcome_probabilities", "simulate", "simulate_many"]

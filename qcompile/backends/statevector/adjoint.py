@@ -34,7 +34,6 @@ from ...ir.terminal import dynamic_reason, measured_readout, split_terminal
 
 from . import plan
 from .batch_adjoint import CHECKPOINT_BYTES, angle_derivatives, circuit_blocks
-from .bits import pauli_masks
 from .gate_angles import ParameterGradients, gate_derivative
 from .gradient_kernels import add_pauli_string, real_overlaps, serial_when_small
 from .memory import require
@@ -196,7 +195,7 @@ def output_costate(circuit: Circuit, output: Output, states: np.ndarray,
         for column, observable in enumerate(output.observables):
             for term in observable:
                 _check_term(circuit, term)
-                flip, sign, phase = pauli_masks(term)
+                flip, sign, phase = term.masks()
                 factors = (2 * term.coeff * phase) * weights[:, column].astype(complex)
                 add_pauli_string(costate, states, factors, flip, sign)
         return costate

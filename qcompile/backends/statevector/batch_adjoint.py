@@ -43,7 +43,7 @@ from ...ir import Barrier, Circuit, ExpVal, Probs, Unitary
 from ...ir.expr import Expr, evaluate, is_constant
 from ...ir.gates import GATES, gate_matrix
 from . import tape as tp
-from .bits import column_offsets, insert_zero_bit, parity, pauli_masks
+from .bits import column_offsets, insert_zero_bit, parity
 from .gate_angles import gate_derivative
 from .permutation import permute_into
 from .plan import MIN_PERMUTATION_RUN, PlanGate, TapeEncoder, float_past_permutations
@@ -281,7 +281,7 @@ def readout_terms(output: ExpVal | Probs, num_qubits: int):
     if isinstance(output, ExpVal):
         for column, observable in enumerate(output.observables):
             for term in observable:
-                flip, sign, phase = pauli_masks(term)
+                flip, sign, phase = term.masks()
                 terms.append((flip, sign, 2 * term.coeff * phase, column))
     flips, signs, factors, columns = (np.array([t[k] for t in terms], dtype=kind)
                                       for k, kind in enumerate((np.int64, np.int64,

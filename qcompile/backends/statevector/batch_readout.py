@@ -15,7 +15,6 @@ from numba import get_num_threads
 
 from ...ir import ExpVal, Probs
 from . import tape as tp
-from .bits import pauli_masks
 from .memory import require
 from .plan import Plan
 
@@ -68,7 +67,7 @@ def _in_kernel(plan, clusters, num_qubits, batch, output, qubits, real) -> np.nd
     if isinstance(output, ExpVal):
         for column, observable in enumerate(output.observables):
             for term in observable:
-                flip, sign, phase = pauli_masks(term)
+                flip, sign, phase = term.masks()
                 terms.append((flip, sign, term.coeff * phase, column))
         width = len(output.observables)
     else:

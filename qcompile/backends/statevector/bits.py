@@ -3,7 +3,7 @@
 Qubit ``q`` is bit ``q`` of an amplitude's index. The numba helpers run inside other
 kernels' loops (``insert_zero_bit`` and ``parity`` are inlined into them at numba's IR
 level, ``insert_zero_bit_called`` is called); a Pauli string reaches the kernels as two bit
-masks and a phase (:func:`pauli_masks`).
+masks and a phase (:meth:`~qcompile.ir.PauliTerm.masks`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ...ir import PauliTerm
 
 
 @njit(cache=True, inline="always")
@@ -50,12 +49,3 @@ def column_offsets(qubits):
             if (column >> k) & 1:
                 offsets[column] |= 1 << qubits[k]
     return offsets
-
-
-def pauli_masks(term: PauliTerm) -> tuple[int, int, complex]:
-    """A Pauli string as kernels use it: the bits it flips (X, Y), the bits whose value
-    gives a sign (Y, Z), and the phase i**(number of Y). P maps |i> to
-    phase · (-1)**parity(i & sign) |i ^ flip>."""
-    flip = sum(1 << q for q, p in term.paulis if p in "XY")
-    sign = sum(1 << q for q, p in term.paulis if p in "YZ")
-    return flip, sign, 1j ** sum(p == "Y" for _, p in term.paulis)

@@ -3,27 +3,32 @@
 ``values`` maps each circuit parameter to an array: with one more axis than the parameter's
 shape it is per-sample data (axis 0 is the batch), with exactly its shape it is shared by the
 whole batch (typically weights). Outputs have shape ``(B, *output_shape)``.
+
+Two paths give the same results. One sample of a small circuit whose measurements all come
+at the end runs lean: its gates as one flat list and one call (:mod:`.gate_list`). Batches,
+wide states and dynamic circuits run planned (:mod:`.planned`: fused steps, branches,
+parallel kernels), imported on first use so that a small one-off run never loads it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from ...ir import Circuit, Counts, ExpVal, Probs, QCompileError, State
+from ...ir import Barrier, Circuit, Counts, ExpVal, Measure, Probs, QCompileError, State
 from ...ir.program import PAULIS, Output, PauliTerm
-from ...ir.terminal import measured_readout, split_terminal
+from ...ir.terminal import measured_readout
+from ...ir.verify import verify_circuit, verify_declarations
 from ..binding import bind_values
-from . import kernels
-from .bits import pauli_masks
-from .batch_readout import evaluate_unitary, held_states
-from .branches import BranchRun, record_values
-from .gradient_kernels import serial_when_small
-from .memory import require
-from .plan import Plan, fuse_steps
-from .sampling import add_counts
-from .steps import bind_steps, compile_circuit
+from . import gate_list
+from .gate_list import GateList
+from .readout import clbit_offsets, marginal, probabilities, shot_rng, small_expectation
+
+#: Widest counts histogram (classical bits) the lean path fills; wider ones are checked
+#: against the memory available on the planned path.
+MAX_LEAN_COUNT_BITS = 20
 
 
 def simulate(circuit: Circuit, output: Output, values: Mapping[str, np.ndarray] | None = None,
@@ -43,43 +48,13 @@ def simulate(circuit: Circuit, output: Output, values: Mapping[str, np.ndarray] 
     default: the memory available) bounds what the run allocates (:mod:`.memory`).
     """
     _check_output(circuit, output)
-    prefix, terminal = split_terminal(circuit)
-    output = measured_readout(output, {m.qubit for m in terminal})
-    steps, batch, dtype = _prepare(prefix, values, dtype)
-    n = circuit.num_qubits
-    if isinstance(output, Counts):
-        width = circuit.num_clbits or n
-        histogram = batch * 8 << width
-        require(histogram, f"a counts histogram of 2**{width} entries × batch {batch}",
-                max_memory, hints=("read out probs or expval instead (--output)",
-                                   "measure into fewer classical bits"))
-        rng = _rng(seed)
-        run = BranchRun(n, circuit.num_clbits, batch, dtype, shots=output.shots, rng=rng,
-                        max_memory=max_memory, reserve=histogram)
-        run.run(steps)
-        counts = np.zeros((batch, 2 ** width), dtype=np.int64)
-        add_counts(counts, run, terminal, circuit.num_clbits, rng)
-        return counts
-    if isinstance(output, (ExpVal, Probs)) and all(isinstance(s, Plan) for s in steps):
-        return evaluate_unitary(steps[0] if steps else None, n, batch, output, dtype,
-                                _expectation, _marginal, max_memory,
-                                _readout_bytes(output, n, held_states(batch), batch, dtype))
-    run = BranchRun(n, circuit.num_clbits, batch, dtype, max_memory=max_memory,
-                    reserve=_readout_bytes(output, n, batch, batch, dtype))
-    run.run(steps)
-    if isinstance(output, State):
-        if run.rows > batch:
-            raise QCompileError(
-                f"circuit {circuit.name!r}: the statevector is not defined after mid-circuit "
-                f"measurement or reset (the outcome is a mixture of {run.per_sample.max()} "
-                f"branches); ask for probs, expval or counts")
-        return run.blocks[0].states
-    real = run.blocks[0].states.real.dtype
-    if isinstance(output, Probs):
-        qubits = output.qubits or tuple(range(n))
-        return _per_sample(run, lambda b: _marginal(_probabilities(b.states), qubits))
-    return _per_sample(run, lambda b: np.stack(
-        [_expectation(o, b.states) for o in output.observables], axis=1)).astype(real)
+    dtype = checked_dtype(dtype)
+    lean = _lean(circuit, output, values, dtype, max_memory)
+    if lean is not None:
+        return _read(gate_list.run(lean[0])[None], circuit, lean[1], output, seed)
+    from .planned import simulate_planned
+    return simulate_planned(circuit, output, values, seed=seed, dtype=dtype,
+                            max_memory=max_memory)
 
 
 def simulate_many(circuits: Sequence[Circuit], output: Output,
@@ -87,15 +62,45 @@ def simulate_many(circuits: Sequence[Circuit], output: Output,
                   seed: int | None = None, dtype=np.complex128,
                   max_memory: int | str | None = None) -> list[np.ndarray]:
     """:func:`simulate` of each circuit (with ``values[i]`` for circuit i): the results in
-    order, each exactly what ``simulate(circuits[i], output, values[i])`` returns."""
+    order, each what ``simulate(circuits[i], output, values[i])`` returns (counts drawn from
+    a stream of its own, spawned from ``seed``).
+
+    The lean circuits of one width run in one kernel call, spread over the threads."""
     circuits = list(circuits)
     values = [None] * len(circuits) if values is None else list(values)
     if len(values) != len(circuits):
         raise QCompileError(f"simulate_many: {len(circuits)} circuits but {len(values)} "
                             f"value sets")
-    seeds = np.random.SeedSequence(seed).spawn(len(circuits))
-    return [simulate(c, output, v, seed=s, dtype=dtype, max_memory=max_memory)
-            for c, v, s in zip(circuits, values, seeds)]
+    dtype = checked_dtype(dtype)
+    seeds = (np.random.SeedSequence(seed).spawn(len(circuits)) if isinstance(output, Counts)
+             else [None] * len(circuits))
+    results: list[np.ndarray | None] = [None] * len(circuits)
+    lean: dict[tuple[int, bool], list[tuple[int, _LeanCall]]] = {}
+    for index, (circuit, value) in enumerate(zip(circuits, values)):
+        _check_output(circuit, output)
+        call = _lean_call(circuit, output, value, dtype, max_memory)
+        if call is None:
+            results[index] = simulate(circuit, output, value, seed=seeds[index], dtype=dtype,
+                                      max_memory=max_memory)
+        else:  # constant circuits of one width are flattened together
+            lean.setdefault((circuit.num_qubits, call.env is None), []).append((index, call))
+    for (width, constant), group in lean.items():
+        flat = (gate_list.flatten_many([call.ops for _, call in group], width) if constant
+                else _concatenated([call.gates() for _, call in group]))
+        if flat is None:  # a malformed circuit among them: each on its own reports it
+            for index, _ in group:
+                results[index] = simulate(circuits[index], output, values[index],
+                                          seed=seeds[index], dtype=dtype,
+                                          max_memory=max_memory)
+            continue
+        for (index, call), state in zip(group, gate_list.run_many(*flat)):
+            results[index] = _read(state[None], circuits[index], call.terminal, output,
+                                   seeds[index])
+    return results
+
+
+def _concatenated(lists):
+    return None if any(g is None for g in lists) else gate_list.concatenate(lists)
 
 
 def outcome_probabilities(circuit: Circuit, values: Mapping[str, np.ndarray] | None = None,
@@ -104,60 +109,95 @@ def outcome_probabilities(circuit: Circuit, values: Mapping[str, np.ndarray] | N
     """The exact distribution that Counts samples from, shape ``(B, 2**k)``, float64.
 
     Over the classical bits (index bit j is clbit j), or over all qubits measured at the end
-    when the circuit has no classical bits. It branches on every mid-circuit measurement
-    (up to :data:`.branches.MAX_BRANCHES` branches) and reads the terminal ones from each
-    branch's final state.
+    when the circuit has no classical bits.
     """
-    prefix, terminal = split_terminal(circuit)
-    steps, batch, dtype = _prepare(prefix, values, dtype)
-    n, k = circuit.num_qubits, circuit.num_clbits
-    # The distribution, and every row's probabilities with their marginal (a batch at a time).
-    reserve = (batch * 8 << (k or n)) + (2 * batch * 8 << n)
-    run = BranchRun(n, k, batch, dtype, max_memory=max_memory, reserve=reserve)
-    run.run(steps)
-    if not k:
-        return _per_sample(run, lambda b: _probabilities(b.states)).astype(np.float64)
-    out = np.zeros((batch, 2 ** k))
-    offsets = np.zeros(2 ** len(terminal), dtype=np.int64)  # terminal outcome -> clbits
-    for j, m in enumerate(terminal):
-        offsets |= ((np.arange(offsets.size) >> j) & 1) << m.clbit
-    qubits = tuple(m.qubit for m in terminal)
-    for block in run.blocks:
-        base = record_values(block, sum(1 << m.clbit for m in terminal))
-        np.add.at(out, (block.samples[:, None], base[:, None] + offsets),
-                  _marginal(_probabilities(block.states), qubits))
-    return out
-
-
-def _rng(seed) -> np.random.Generator:
-    try:
-        return np.random.default_rng(seed)
-    except (TypeError, ValueError) as err:
-        raise QCompileError(f"counts: {seed!r} is not a usable seed ({err})") from None
-
-
-def _readout_bytes(output: Output, num_qubits: int, rows: int, batch: int, dtype) -> int:
-    """What a read-out allocates beside the states: for probabilities the result, and every
-    amplitude's probability with their marginal for ``rows`` states at a time."""
-    if not isinstance(output, Probs):
-        return 0
-    real = np.dtype(dtype).itemsize // 2
-    return real * ((batch << len(output.qubits or range(num_qubits))) + (rows << num_qubits + 1))
-
-
-def _prepare(circuit: Circuit, values, dtype) -> tuple[tuple, int, np.dtype]:
-    """Check the dtype, bind the values and fuse: the steps to run, and the batch size."""
-    steps, env, batch, dtype = bind(circuit, values, dtype)
-    return fuse_steps(steps, circuit.num_qubits, dtype, batch), batch, dtype
-
-
-def bind(circuit: Circuit, values, dtype) -> tuple[tuple, dict[str, np.ndarray], int, np.dtype]:
-    """Check the dtype and the values and bind them: the bound steps, the values by name,
-    the batch size and the dtype."""
     dtype = checked_dtype(dtype)
-    steps = compile_circuit(circuit, dtype)
-    binding = bind_values(circuit, values)
-    return bind_steps(steps, binding.values, dtype), binding.values, binding.batch, dtype
+    lean = _lean(circuit, Probs(()), values, dtype, max_memory)
+    if lean is not None:
+        return _distribution(gate_list.run(lean[0])[None], circuit, lean[1])
+    from .planned import outcome_probabilities_planned
+    return outcome_probabilities_planned(circuit, values, dtype=dtype, max_memory=max_memory)
+
+
+@dataclass(frozen=True)
+class _LeanCall:
+    """A call the lean path runs: the gates (without the terminal measurements), those
+    measurements, and the values of its one sample (None: a constant circuit)."""
+
+    circuit: Circuit
+    ops: Sequence
+    terminal: tuple[Measure, ...]
+    env: dict[str, np.ndarray] | None
+
+    def gates(self) -> GateList | None:
+        return gate_list.flatten(self.ops, self.circuit.num_qubits, self.env)
+
+
+def _lean_call(circuit: Circuit, output: Output, values, dtype, max_memory
+               ) -> _LeanCall | None:
+    """The lean path runs one sample, complex128, at most :data:`.gate_list.MAX_QUBITS`
+    qubits, gates followed only by measurements of distinct qubits into distinct bits; a
+    memory limit is checked on the planned path (the lean one needs too little to ask)."""
+    n = circuit.num_qubits
+    if dtype != np.complex128 or n > gate_list.MAX_QUBITS or max_memory is not None or (
+            isinstance(output, Counts) and (circuit.num_clbits or n) > MAX_LEAN_COUNT_BITS):
+        return None
+    ops = circuit.ops
+    end = len(ops)
+    while end and type(ops[end - 1]) in (Measure, Barrier):
+        end -= 1
+    terminal = tuple(op for op in ops[end:] if type(op) is Measure)
+    if terminal:
+        qubits = {m.qubit for m in terminal}
+        clbits = {m.clbit for m in terminal}
+        if (len(qubits) < len(terminal) or len(clbits) < len(terminal)
+                or min(qubits) < 0 or max(qubits) >= n
+                or min(clbits) < 0 or max(clbits) >= circuit.num_clbits):
+            return None
+    verify_declarations(circuit)
+    env = None
+    if circuit.params:
+        verify_circuit(circuit)  # symbols and their indices (gate_list checks all else)
+        binding = bind_values(circuit, values)
+        if binding.batch != 1:
+            return None
+        env = {name: value[0] if name in binding.batched else value
+               for name, value in binding.values.items()}
+    return _LeanCall(circuit, ops[:end], terminal, env)
+
+
+def _lean(circuit: Circuit, output: Output, values, dtype, max_memory
+          ) -> tuple[GateList, tuple[Measure, ...]] | None:
+    """The gate list and terminal measurements of a call the lean path runs, or None."""
+    call = _lean_call(circuit, output, values, dtype, max_memory)
+    gates = None if call is None else call.gates()
+    return None if gates is None else (gates, call.terminal)
+
+
+def _read(states: np.ndarray, circuit: Circuit, terminal: tuple[Measure, ...],
+          output: Output, seed) -> np.ndarray:
+    """``output`` of the final states ``(1, 2**n)`` of a lean run."""
+    if isinstance(output, State):
+        return states
+    if isinstance(output, Probs):
+        return marginal(probabilities(states), output.qubits or tuple(range(circuit.num_qubits)))
+    if isinstance(output, ExpVal):
+        output = measured_readout(output, {m.qubit for m in terminal})
+        return np.stack([small_expectation(o, states) for o in output.observables], axis=1)
+    distribution = _distribution(states, circuit, terminal)[0]
+    rng = shot_rng(seed)
+    return rng.multinomial(output.shots, distribution / distribution.sum())[None]
+
+
+def _distribution(states: np.ndarray, circuit: Circuit, terminal: tuple[Measure, ...]
+                  ) -> np.ndarray:
+    """:func:`outcome_probabilities` of the final states of a lean run."""
+    p = probabilities(states)
+    if not circuit.num_clbits:
+        return p
+    out = np.zeros((states.shape[0], 2 ** circuit.num_clbits))
+    out[:, clbit_offsets(terminal)] = marginal(p, tuple(m.qubit for m in terminal))
+    return out
 
 
 def checked_dtype(dtype) -> np.dtype:
@@ -199,39 +239,3 @@ def _check_output(circuit: Circuit, output) -> None:
 
 def _describe(term: PauliTerm) -> str:
     return " ".join(f"{p}{q}" for q, p in term.paulis) or "I"
-
-
-def _probabilities(states: np.ndarray) -> np.ndarray:
-    return states.real ** 2 + states.imag ** 2
-
-
-def _per_sample(run: BranchRun, per_row) -> np.ndarray:
-    """``per_row(block)`` (one value per row of a block) summed over each sample's rows."""
-    out = None
-    for block in run.blocks:
-        values = per_row(block)
-        if out is None:
-            out = np.zeros((run.batch,) + values.shape[1:], dtype=values.dtype)
-        np.add.at(out, block.samples, values)
-    return out
-
-
-def _marginal(probabilities: np.ndarray, qubits: tuple[int, ...]) -> np.ndarray:
-    """Sum out all qubits but ``qubits``; bit j of the result's index is ``qubits[j]``."""
-    batch, n = probabilities.shape[0], int(probabilities.shape[1]).bit_length() - 1
-    axis = {q: n - q for q in range(n)}  # qubit q is axis n - q of (B, 2, ..., 2)
-    kept = [axis[q] for q in reversed(qubits)]
-    summed = [a for a in range(1, n + 1) if a not in kept]
-    tensor = probabilities.reshape((batch,) + (2,) * n).transpose([0, *kept, *summed])
-    return tensor.reshape(batch, 2 ** len(qubits), -1).sum(axis=2)
-
-
-def _expectation(observable, states: np.ndarray) -> np.ndarray:
-    """Sum over terms of coeff * <psi|P|psi>, per row of ``states``."""
-    total = np.zeros(states.shape[0])
-    for term in observable:
-        flip, sign, phase = pauli_masks(term)
-        with serial_when_small(states.size):
-            overlap = kernels.pauli_overlaps(states, flip, sign).sum(axis=1)
-        total += term.coeff * (phase * overlap).real
-    return total
