@@ -11,6 +11,7 @@ from rich.console import Console
 
 from . import compile as compiler_benchmark
 from . import cutting as cutting_benchmark
+from . import latency as latency_benchmark
 from . import reuse as reuse_benchmark
 from . import training as training_benchmark
 from .harness import (as_markdown, as_table, generated_section, run_all, timing_note,
@@ -27,6 +28,8 @@ CUT = "cut"
 REUSE = "reuse"
 #: ... and the training and kernel benchmark.
 TRAIN = "train"
+#: ... and the latency benchmark (small circuits, parsing, process start, single states).
+LATENCY = "latency"
 
 
 def main(argv=None) -> int:
@@ -37,7 +40,8 @@ def main(argv=None) -> int:
                         help=f"run only workloads whose name contains NAME (repeatable); "
                              f"'{COMPILE}': the compiler benchmark, '{CUT}': the cutting "
                              f"benchmark, '{REUSE}': the qubit-reuse benchmark, '{TRAIN}': the "
-                             f"training and kernel benchmark")
+                             f"training and kernel benchmark, '{LATENCY}': the latency "
+                             f"benchmark")
     parser.add_argument("--runner", action="append", choices=list(RUNNERS),
                         help="run only these simulators (qcompile is always the reference)")
     parser.add_argument("--repeats", type=int, default=None,
@@ -52,8 +56,9 @@ def main(argv=None) -> int:
     run_cutting = _selected(CUT, args.only)
     run_reuse = _selected(REUSE, args.only)
     run_training = _selected(TRAIN, args.only)
-    if not (chosen or run_compiler or run_cutting or run_reuse or run_training):
-        names = [w.name for w in workloads(args.quick)] + [COMPILE, CUT, REUSE, TRAIN]
+    run_latency = _selected(LATENCY, args.only)
+    if not (chosen or run_compiler or run_cutting or run_reuse or run_training or run_latency):
+        names = [w.name for w in workloads(args.quick)] + [COMPILE, CUT, REUSE, TRAIN, LATENCY]
         console.print(f"no workload matches {args.only}; names: {', '.join(names)}")
         return 2
     write = not args.quick and not args.no_write
@@ -66,6 +71,8 @@ def main(argv=None) -> int:
         failed |= not reuse(args.quick, console, write)
     if run_training:
         failed |= not training(args.quick, console, write)
+    if run_latency:
+        failed |= not latency(args, console, write)
     return 1 if failed else 0
 
 
@@ -158,6 +165,22 @@ def training(quick: bool, console: Console, write: bool) -> bool:
     if write:
         update_document(DOCUMENT, training_benchmark.document_section(report),
                         training_benchmark.MARKERS)
+        console.print(f"updated {DOCUMENT}")
+    return not report.disagreements
+
+
+def latency(args, console: Console, write: bool) -> bool:
+    """The latency benchmark; False when some peer's state, parsed circuit or command result
+    differs from qcompile's (or the expected one)."""
+    with console.status("benchmarking latency") as status:
+        report = latency_benchmark.run(args.quick, args.runner, status.update)
+    for table in latency_benchmark.as_rich(report):
+        console.print(table)
+    for disagreement in report.disagreements:
+        console.print(f"[bold red]DISAGREES[/]: {disagreement}")
+    if write:
+        update_document(DOCUMENT, latency_benchmark.document_section(report),
+                        latency_benchmark.MARKERS)
         console.print(f"updated {DOCUMENT}")
     return not report.disagreements
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
-from .peers import RUNNERS, Skip
+from .peers import RUNNERS, Skip, tolerance
 from .workloads import Workload
 
 #: Agreement tolerance (absolute, after aligning the global phase of states).
@@ -88,11 +88,13 @@ def agree(reference: np.ndarray, value: np.ndarray, atol: float = ATOL) -> bool:
 
 
 def check_agreement(results: list[Measurement]) -> None:
-    """Compare every result with the first one that produced a value (qcompile's, normally)."""
+    """Compare every result with the first one that produced a value (qcompile's, normally),
+    within :data:`ATOL` (a single-precision simulator: within its own tolerance)."""
     reference = next((r for r in results if r.value is not None), None)
     for result in results:
         if result is not reference and result.value is not None and reference is not None:
-            result.agrees = agree(reference.value, result.value)
+            result.agrees = agree(reference.value, result.value,
+                                  tolerance(result.runner, ATOL))
 
 
 def run_all(workloads: list[Workload], runners: list[str], repeats: int,
@@ -171,7 +173,7 @@ def as_markdown(rows, titles, runners) -> str:
 
 #: Versions the simulator results depend on.
 SIMULATOR_PACKAGES = ("qcompile", "numpy", "numba", "qiskit", "qiskit-aer", "pennylane",
-                      "pennylane-lightning")
+                      "pennylane-lightning", "qulacs", "qsimcirq", "cirq-core")
 
 
 def machine_description(packages: tuple[str, ...] = SIMULATOR_PACKAGES) -> str:

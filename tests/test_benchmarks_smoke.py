@@ -175,3 +175,22 @@ def test_cli_quick_train_run(capsys):
     assert "default.qubit" in out and "FidelityStatevectorKernel" in out
     assert "Training speed" in out and "Kernel agreement" in out and "DISAGREES" not in out
     assert "qft22" not in out and "bv_5" not in out
+
+
+def test_cli_quick_latency_run(capsys):
+    assert main(["--quick", "--only", "latency", "--no-write"]) == 0
+    out = capsys.readouterr().out
+    for part in ("simulate_many", "load_qasm", "qiskit.qasm2.loads", "--help", "layered10"):
+        assert part in out, part
+    assert "DISAGREES" not in out and "qft22" not in out
+
+
+def test_latency_state_check_catches_a_wrong_state():
+    from benchmarks import latency
+    state = np.exp(1j * np.linspace(0, 3, 8)) / np.sqrt(8)
+    assert latency.state_deviation(state, state * np.exp(0.4j)) < 1e-12
+    swapped = state.copy()
+    swapped[[0, 5]] = swapped[[5, 0]]
+    row = latency.Row("peer", "qulacs")
+    latency._compare_states(row, [state], [swapped])
+    assert row.agrees is False
