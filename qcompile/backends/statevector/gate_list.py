@@ -110,24 +110,19 @@ def _flatten(ops: Sequence, num_qubits: int, env) -> GateList | None:
     names = [op.name for op in ops] if Unitary not in kinds else [
         op.name if type(op) is Gate else len(op.qubits) for op in ops]
     groups = _positions_by_key(names)
-    blocks = {}
-    for name, positions in groups.items():
-        block = _matrices(list(map(ops.__getitem__, positions.tolist())), name, env)
-        if block is None or np.any(arity[positions] != block.shape[-1].bit_length() - 1):
-            return None
-        blocks[name] = block
-    diagonal = np.zeros(len(ops), dtype=np.bool_)
-    for name, positions in groups.items():
-        diagonal[positions] = type(name) is str and GATES[name].diagonal
     # Entries lie group by group; the gates of a fixed matrix share one copy.
+    diagonal = np.zeros(len(ops), dtype=np.bool_)
     matrix_start = np.empty(arity.size, dtype=np.int64)
     parts, offset = [], 0
     for name, positions in groups.items():
-        block = blocks[name]
-        if diagonal[positions[0]]:
-            block = np.diagonal(block, axis1=1, axis2=2)
+        block = _matrices(list(map(ops.__getitem__, positions.tolist())), name, env)
+        if block is None or (arity[positions] != block.shape[-1].bit_length() - 1).any():
+            return None
+        if type(name) is str and GATES[name].diagonal:
+            diagonal[positions] = True
+            block = block.diagonal(axis1=1, axis2=2)
         block = block.reshape(len(block), -1)
-        matrix_start[positions] = offset + np.arange(len(block)) * block.shape[1]
+        matrix_start[positions] = np.arange(offset, offset + block.size, block.shape[1])
         parts.append(block.ravel())
         offset += block.size
     entries = np.concatenate(parts) if parts else np.zeros(0, dtype=np.complex128)
@@ -137,10 +132,12 @@ def _flatten(ops: Sequence, num_qubits: int, env) -> GateList | None:
 def _positions_by_key(keys: list) -> dict:
     """Positions of each distinct key, in order (one sort, not a loop over the keys)."""
     code = {key: c for c, key in enumerate(dict.fromkeys(keys))}
+    if len(code) == 1:
+        return {keys[0]: np.arange(len(keys))}
     codes = np.fromiter(map(code.__getitem__, keys), dtype=np.int64, count=len(keys))
-    order = np.argsort(codes, kind="stable")
-    ends = np.cumsum(np.bincount(codes, minlength=len(code)))
-    return dict(zip(code, np.split(order, ends[:-1])))
+    order = codes.argsort(kind="stable")
+    ends = np.bincount(codes).cumsum().tolist()
+    return {key: order[start:end] for key, start, end in zip(code, [0] + ends, ends)}
 
 
 def _qubits_array(qubit_lists, num_qubits: int
@@ -151,10 +148,10 @@ def _qubits_array(qubit_lists, num_qubits: int
     start = np.zeros(arity.size + 1, dtype=np.int64)
     np.cumsum(arity, out=start[1:])
     qubits = np.fromiter(chain.from_iterable(qubit_lists), dtype=np.int64, count=int(start[-1]))
-    if qubits.size and (qubits.min() < 0 or qubits.max() >= num_qubits):
+    if qubits.size and not 0 <= qubits.min() <= qubits.max() < num_qubits:
         return None
     pairs = start[:-1][arity == 2]
-    if np.any(qubits[pairs] == qubits[pairs + 1]):
+    if (qubits[pairs] == qubits[pairs + 1]).any():
         return None
     wider = np.flatnonzero(arity > 2)
     if any(len(set(qubit_lists[g])) < arity[g] for g in wider):
@@ -175,13 +172,14 @@ def _matrices(ops, name: str | int, env) -> np.ndarray | None:
             return None
         return block
     spec = GATES.get(name)
-    if spec is None or {len(op.params) for op in ops} != {spec.num_params}:
+    params = [op.params for op in ops]
+    if spec is None or set(map(len, params)) != {spec.num_params}:
         return None
     d = 2 ** spec.num_qubits
     if not spec.num_params:
         return np.asarray(spec.matrix(), dtype=complex)[None]
     try:
-        angles = [p.value for op in ops for p in op.params]  # constants: the common case
+        angles = [p.value for row in params for p in row]  # constants: the common case
     except AttributeError:
         rows = [op.constant_params or _evaluated(op.params, env) for op in ops]
         if any(row is None for row in rows):
@@ -190,7 +188,8 @@ def _matrices(ops, name: str | int, env) -> np.ndarray | None:
     angles = np.array(angles, dtype=float).reshape(len(ops), spec.num_params)
     if not np.isfinite(angles).all():
         return None
-    return np.broadcast_to(spec.matrix(*angles.T), (len(ops), d, d))
+    block = spec.matrix(*angles.T)
+    return block if block.shape == (len(ops), d, d) else np.broadcast_to(block, (len(ops), d, d))
 
 
 def _evaluated(params, env) -> tuple[float, ...] | None:

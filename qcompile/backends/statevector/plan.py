@@ -215,7 +215,13 @@ def _combine_diagonals(a: PlanGate, b: PlanGate) -> PlanGate:
 
 
 def _spread(item: PlanGate, qubits: tuple[int, ...]) -> np.ndarray:
-    """The diagonal of ``item`` as a diagonal over ``qubits`` (a superset of its own)."""
+    """The diagonal of ``item`` as a diagonal over ``qubits`` (a superset of its own).
+
+    A merged diagonal grows by appending qubits, so its own qubits usually lead: then the
+    spread is a tiling, not an index computed over every qubit of the table."""
+    own = len(item.qubits)
+    if item.qubits == qubits[:own]:
+        return np.tile(item.values, (1, 1 << (len(qubits) - own)))
     entries = np.arange(1 << len(qubits))
     position = {q: k for k, q in enumerate(qubits)}
     index = sum(((entries >> position[q]) & 1) << k for k, q in enumerate(item.qubits))
