@@ -41,7 +41,8 @@ def _stack(rows, batch_shape) -> np.ndarray:
 
 
 def _batch_shape(*params) -> tuple[int, ...]:
-    return np.broadcast_shapes(*(np.shape(p) for p in params)) if params else ()
+    shapes = set(map(np.shape, params))
+    return shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*shapes)
 
 
 def _u(theta, phi, lam):
