@@ -215,17 +215,20 @@ def _combine_diagonals(a: PlanGate, b: PlanGate) -> PlanGate:
 
 
 def _spread(item: PlanGate, qubits: tuple[int, ...]) -> np.ndarray:
-    """The diagonal of ``item`` as a diagonal over ``qubits`` (a superset of its own).
-
-    A merged diagonal grows by appending qubits, so its own qubits usually lead: then the
-    spread is a tiling, not an index computed over every qubit of the table."""
-    own = len(item.qubits)
-    if item.qubits == qubits[:own]:
-        return np.tile(item.values, (1, 1 << (len(qubits) - own)))
-    entries = np.arange(1 << len(qubits))
+    """The diagonal of ``item`` as a diagonal over ``qubits`` (a superset of its own): its
+    table as a tensor with one axis per qubit, broadcast over the others (one pass over the
+    result, however many qubits the item has)."""
+    width, own, samples = len(qubits), len(item.qubits), item.values.shape[0]
     position = {q: k for k, q in enumerate(qubits)}
-    index = sum(((entries >> position[q]) & 1) << k for k, q in enumerate(item.qubits))
-    return item.values[:, index]
+    # Axis 1 + j of the (samples, 2, ..., 2) tensors holds index bit own-1-j (width-1-j).
+    targets = [width - position[item.qubits[own - 1 - j]] for j in range(own)]
+    order = np.argsort(targets)
+    shape = [samples] + [1] * width
+    for t in targets:
+        shape[t] = 2
+    tensor = item.values.reshape((samples,) + (2,) * own).transpose([0, *(1 + order)])
+    return np.broadcast_to(tensor.reshape(shape), (samples,) + (2,) * width).reshape(
+        samples, -1)
 
 
 @dataclass(frozen=True)
@@ -338,11 +341,11 @@ class TapeEncoder:
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """The shared ``(K,)`` and per-sample ``(B, K')`` coefficients (``(1, 1)`` when
         nothing is per sample), contiguous, in the encoder's dtype."""
-        shared = (np.concatenate(self.shared) if self.shared else np.zeros(1)).astype(
-            self.dtype)
-        per_sample = (np.concatenate(self.per_sample, axis=1) if self.per_sample
-                      else np.zeros((1, 1))).astype(self.dtype)
-        return np.ascontiguousarray(shared), np.ascontiguousarray(per_sample)
+        shared = (np.concatenate(self.shared, dtype=self.dtype) if self.shared
+                  else np.zeros(1, dtype=self.dtype))
+        per_sample = (np.concatenate(self.per_sample, axis=1, dtype=self.dtype)
+                      if self.per_sample else np.zeros((1, 1), dtype=self.dtype))
+        return shared, per_sample
 
 
 def fuse_steps(steps: tuple, num_qubits: int, dtype, batch: int = 1) -> tuple:
