@@ -185,50 +185,81 @@ def _merge_diagonal_runs(items: list[PlanGate], shared_width: int) -> list[PlanG
     split into a prefix that commutes with the earlier one (it moves forward) and a suffix
     that commutes with the new one (it moves back). Shared diagonals merge over the whole
     cluster (one full-width table), per-sample ones up to MAX_DIAGONAL_WIDTH qubits."""
-    out: list[PlanGate] = []
+    out: list[PlanGate | _Product] = []
     for item in items:
         if item.diagonal:
             shared = item.values.shape[0] == 1
             limit = shared_width if shared else MAX_DIAGONAL_WIDTH
             for k in range(len(out) - 1, max(-1, len(out) - 1 - DIAGONAL_LOOKBACK), -1):
                 target = out[k]
-                if target.diagonal and (target.values.shape[0] == 1) == shared and len(
+                if target.diagonal and (_samples(target) == 1) == shared and len(
                         set(target.qubits) | set(item.qubits)) <= limit:
                     between = out[k + 1:]
                     split = len(between)
                     while split > 0 and _commute(between[split - 1], item):
                         split -= 1
                     if all(_commute(x, target) for x in between[:split]):
-                        out[k:] = [*between[:split], _combine_diagonals(target, item),
+                        out[k:] = [*between[:split], _Product.of(target).times(item),
                                    *between[split:]]
                         break
             else:
                 out.append(item)
         else:
             out.append(item)
-    return out
+    return [x.gate() if isinstance(x, _Product) else x for x in out]
 
 
-def _combine_diagonals(a: PlanGate, b: PlanGate) -> PlanGate:
-    qubits = a.qubits + tuple(q for q in b.qubits if q not in a.qubits)
-    return PlanGate(qubits, _spread(a, qubits) * _spread(b, qubits), True)
+@dataclass(frozen=True)
+class _Product:
+    """Diagonal gates merged so far, multiplied out once the merging is done: one pass per
+    factor over the final table instead of a new table per merge."""
+
+    qubits: tuple[int, ...]
+    factors: tuple[PlanGate, ...]
+    diagonal = True
+
+    @classmethod
+    def of(cls, item: PlanGate | _Product) -> _Product:
+        return item if isinstance(item, _Product) else cls(item.qubits, (item,))
+
+    def times(self, item: PlanGate) -> _Product:
+        return _Product(self.qubits + tuple(q for q in item.qubits if q not in self.qubits),
+                        self.factors + (item,))
+
+    def gate(self) -> PlanGate:
+        table = _spread(self.factors[0], self.qubits)
+        if not table.flags.writeable:  # a view of the factor's own table
+            table = table.copy()
+        view = table.reshape((table.shape[0],) + (2,) * len(self.qubits))
+        for factor in self.factors[1:]:
+            view *= _axes_of(factor, self.qubits)
+        return PlanGate(self.qubits, table, True)
 
 
-def _spread(item: PlanGate, qubits: tuple[int, ...]) -> np.ndarray:
-    """The diagonal of ``item`` as a diagonal over ``qubits`` (a superset of its own): its
-    table as a tensor with one axis per qubit, broadcast over the others (one pass over the
-    result, however many qubits the item has)."""
+def _samples(item: PlanGate | _Product) -> int:
+    return (item.factors[0] if isinstance(item, _Product) else item).values.shape[0]
+
+
+def _axes_of(item: PlanGate, qubits: tuple[int, ...]) -> np.ndarray:
+    """The diagonal of ``item`` as a ``(M, 2, ..., 2)`` tensor over ``qubits`` (a superset
+    of its own) with length-1 axes for the qubits it does not touch: it broadcasts against
+    a table over ``qubits``. Axis 1 + j of such tables holds index bit ``len(qubits)-1-j``."""
     width, own, samples = len(qubits), len(item.qubits), item.values.shape[0]
     position = {q: k for k, q in enumerate(qubits)}
-    # Axis 1 + j of the (samples, 2, ..., 2) tensors holds index bit own-1-j (width-1-j).
     targets = [width - position[item.qubits[own - 1 - j]] for j in range(own)]
     order = np.argsort(targets)
     shape = [samples] + [1] * width
     for t in targets:
         shape[t] = 2
     tensor = item.values.reshape((samples,) + (2,) * own).transpose([0, *(1 + order)])
-    return np.broadcast_to(tensor.reshape(shape), (samples,) + (2,) * width).reshape(
-        samples, -1)
+    return tensor.reshape(shape)
+
+
+def _spread(item: PlanGate, qubits: tuple[int, ...]) -> np.ndarray:
+    """The diagonal of ``item`` as a diagonal ``(M, 2**len(qubits))`` over ``qubits``."""
+    axes = _axes_of(item, qubits)
+    return np.broadcast_to(axes, (axes.shape[0],) + (2,) * len(qubits)).reshape(
+        axes.shape[0], -1)
 
 
 @dataclass(frozen=True)
