@@ -13,8 +13,9 @@ from random_circuits import random_circuit, random_observables, random_values
 from sampling_checks import ALPHA, goodness_of_fit
 
 from qcompile.backends.qiskit_circuit import to_qiskit
-from qcompile.backends.statevector import (gate_list, gate_list_kernels, outcome_probabilities,
-                                           planned, simulate, simulate_many)
+from qcompile.backends.statevector import (gate_list, gate_list_checks, gate_list_kernels,
+                                           outcome_probabilities, planned, simulate,
+                                           simulate_many)
 from qcompile.ir import (Circuit, Const, Counts, Gate, Measure, Param, Probs, QCompileError,
                          Register, State, Symbol, Unitary)
 
@@ -168,6 +169,8 @@ MALFORMED = {
     "not unitary": bell(Unitary(np.array([[1, 0], [0, 2]], dtype=complex), (0,))),
     "unbound symbol": bell(Gate("rx", (0,), [Symbol("theta")])),
     "clbit out of range": bell(Measure(0, 5)),
+    "negative qubit": bell(Gate("h", (-1,))),
+    "repeated qubit of three": bell(Gate("ccx", (0, 1, 0))),
 }
 
 
@@ -184,6 +187,22 @@ def test_malformed_circuits_get_the_planned_paths_message(name, monkeypatch):
         with pytest.raises(QCompileError) as error:
             call()
         assert str(error.value) == str(planned_error.value)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_the_qubit_check_is_the_same_in_python_and_compiled(seed):
+    """The numpy tier runs the check as Python, the numba tier compiled: same verdicts, and
+    the right ones (every gate's qubits distinct and in range)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 6))
+    lists = [tuple(int(q) for q in rng.integers(-1, n + 1, int(rng.integers(1, 4))))
+             for _ in range(int(rng.integers(0, 6)))]
+    arity = np.array([len(qs) for qs in lists], dtype=np.int64)
+    start = np.concatenate([[0], np.cumsum(arity)]).astype(np.int64)
+    qubits = np.array([q for qs in lists for q in qs], dtype=np.int64)
+    expected = all(len(set(qs)) == len(qs) and all(0 <= q < n for q in qs) for qs in lists)
+    assert gate_list_checks.distinct_qubits_in_range(arity, start, qubits, n) is expected
+    assert gate_list_kernels.distinct_qubits_in_range(arity, start, qubits, n) is expected
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")

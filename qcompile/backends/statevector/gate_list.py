@@ -25,6 +25,7 @@ import numpy as np
 from ...ir import Barrier, Gate, Unitary
 from ...ir.expr import evaluate
 from ...ir.gates import GATES
+from .gate_list_checks import distinct_qubits_in_range
 
 #: Widest state the lean path runs; wider ones gain from fusion and parallel kernels (on
 #: brick circuits of ry, rz and CNOT layers the lean path takes half the planned path's time
@@ -148,15 +149,9 @@ def _qubits_array(qubit_lists, num_qubits: int
     start = np.zeros(arity.size + 1, dtype=np.int64)
     np.cumsum(arity, out=start[1:])
     qubits = np.fromiter(chain.from_iterable(qubit_lists), dtype=np.int64, count=int(start[-1]))
-    if qubits.size and not 0 <= qubits.min() <= qubits.max() < num_qubits:
-        return None
-    pairs = start[:-1][arity == 2]
-    if (qubits[pairs] == qubits[pairs + 1]).any():
-        return None
-    wider = np.flatnonzero(arity > 2)
-    if any(len(set(qubit_lists[g])) < arity[g] for g in wider):
-        return None
-    return arity, start, qubits
+    kernels = sys.modules.get(f"{__package__}.gate_list_kernels")
+    check = distinct_qubits_in_range if kernels is None else kernels.distinct_qubits_in_range
+    return (arity, start, qubits) if check(arity, start, qubits, num_qubits) else None
 
 
 def _matrices(ops, name: str | int, env) -> np.ndarray | None:

@@ -11,6 +11,9 @@ import numpy as np
 from numba import njit, prange
 
 from .bits import insert_zero_bit
+from . import gate_list_checks
+
+distinct_qubits_in_range = njit(cache=True)(gate_list_checks.distinct_qubits_in_range)
 
 
 @njit(cache=True)
