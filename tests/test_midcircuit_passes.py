@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.circuit.library import UnitaryGate
-from qiskit.quantum_info import DensityMatrix, Operator, SparsePauliOp, Statevector
+from qiskit.quantum_info import (DensityMatrix, Operator, SparsePauliOp, Statevector,
+                                 partial_trace)
 from random_circuits import random_circuit, random_ops, random_values
 from reference import final_density_matrix, outcome_distribution
 
@@ -119,6 +120,47 @@ def test_defer_keeps_records_and_leaves_only_final_measurements(corpora, corpus)
         _assert_same_records(case, deferred, f"defer {corpus} {index}")
         added += deferred.num_qubits - case.circuit.num_qubits
     assert added > 0  # the corpus does exercise the ancillas
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_defer_keeps_each_qubits_final_state(seed):
+    """The wires the pass names for the qubits hold their final state: the deferred
+    circuit's reduced density matrix on them is the dynamic circuit's (a reset at the very
+    end included), once the wires measured at the end are dephased as their measurement
+    does (a wire that is its own record is not copied)."""
+    rng = np.random.default_rng(8100 + seed)
+    circuit = random_circuit(rng, num_qubits=1 + seed % 3, length=16, num_clbits=2)
+    if seed % 4 == 0:
+        circuit = replace(circuit, ops=(*circuit.ops, Reset(int(rng.integers(circuit.num_qubits)))))
+    deferred, wire = defer_measurements.defer_circuit(circuit)
+    unitary = replace(deferred, ops=[op for op in deferred.ops if not isinstance(op, Measure)])
+    kept = sorted(wire)  # partial_trace keeps the wires in increasing order
+    reduced = partial_trace(Statevector(to_qiskit(unitary)),
+                            [w for w in range(deferred.num_qubits) if w not in wire]).data
+    expected = _reordered(final_density_matrix(circuit), [kept.index(w) for w in wire])
+    measured = {kept.index(op.qubit) for op in deferred.ops
+                if isinstance(op, Measure) and op.qubit in wire}
+    np.testing.assert_allclose(_dephased(reduced, measured), _dephased(expected, measured),
+                               atol=1e-9)
+
+
+def _reordered(rho: np.ndarray, order: list[int]) -> np.ndarray:
+    """``rho`` over qubits q, expressed over the positions ``order[q]``."""
+    n = len(order)
+    axes = [0] * n  # axis n-1-q of the row (and column) tensor is qubit q
+    for q, position in enumerate(order):
+        axes[n - 1 - position] = n - 1 - q
+    return rho.reshape((2,) * (2 * n)).transpose(axes + [n + a for a in axes]).reshape(
+        2 ** n, 2 ** n)
+
+
+def _dephased(rho: np.ndarray, positions: set[int]) -> np.ndarray:
+    """``rho`` with the coherences between the Z states of each of ``positions`` removed."""
+    index = np.arange(rho.shape[0])
+    keep = np.ones(rho.shape, dtype=bool)
+    for p in positions:
+        keep &= ((index[:, None] >> p) & 1) == ((index[None, :] >> p) & 1)
+    return np.where(keep, rho, 0)
 
 
 def test_defer_nested_multi_bit_conditions_and_branch_measurements():
@@ -353,4 +395,18 @@ def test_symbolic_gate_without_controlled_form(monkeypatch):
     circuit = Circuit("custom", (Register("q", 2),), (Register("c", 1),), PARAMS[1:], ops)
     with pytest.raises(QCompileError, match=r"circuit 'custom': gate myrot\(w\[0\]\) in an "
                                             r"if/else branch has symbolic parameters"):
+        _run("defer-measurements", circuit)
+
+
+def test_deep_conditions_are_refused_not_written_as_huge_matrices():
+    """Each nested if adds a control; past the dense-matrix bound the pass stops with a
+    message instead of allocating 2**n x 2**n matrices."""
+    ops = [Gate("h", (0,)), Measure(0, 0)]
+    body = [Gate("u", (1,), [0.1, 0.2, 0.3]), Reset(1)]
+    for k in range(12):
+        body = [Gate("h", (0,)), Measure(0, k + 1), IfElse(Condition((k + 1,), 1), body)]
+    circuit = Circuit("deep", (Register("q", 2),), (Register("c", 13),),
+                      ops=(*ops, IfElse(Condition((0,), 1), body)))
+    with pytest.raises(QCompileError, match=r"under \d+ controls acts on \d+ qubits: its "
+                                            r"matrix would have 2\*\*\d+ rows"):
         _run("defer-measurements", circuit)

@@ -26,6 +26,10 @@ from .ops import Gate, Operation, Unitary, constant_matrix
 #: A control: (wire, the state 0 or 1 it must be in).
 Control = tuple[int, int]
 
+#: Widest controlled operation written as a dense matrix (2**10 rows: 16 MiB); wider ones
+#: would exhaust memory and are refused.
+MAX_DENSE_QUBITS = 10
+
 #: Rotations about one axis, with the Pauli that anticommutes with each.
 _ROTATION_FLIP = {"rx": "z", "ry": "x", "rz": "x"}
 
@@ -39,6 +43,11 @@ def controlled_constant(op: Gate | Unitary, controls: Sequence[Control]) -> Gate
         named = with_controls(op.name, len(controls))
         if named:
             return Gate(named, wires, op.params)
+    if len(wires) > MAX_DENSE_QUBITS:
+        name = op.name if isinstance(op, Gate) else op.label
+        raise QCompileError(f"{name} under {len(controls)} controls acts on {len(wires)} "
+                            f"qubits: its matrix would have 2**{len(wires)} rows, more than "
+                            f"the 2**{MAX_DENSE_QUBITS} that are written out")
     matrix = controlled(constant_matrix(op), len(controls))
     flipped = sum(1 << k for k, (_, state) in enumerate(controls) if state == 0)
     if flipped:  # X-conjugate the 0-state controls: permute the basis

@@ -14,7 +14,7 @@ never written stay 0. Each dynamic operation is rewritten as follows:
   no gate is needed.
 - ``reset q``: q continues on a fresh |0> wire (qubit renaming). The old wire keeps its
   state but is never touched again, which is a reset for everything observable. Resetting a
-  wire still in |0>, or a qubit not used afterwards, is dropped.
+  wire still in |0> is dropped.
 - ``if (cond) {A} else {B}``: bits never written may decide the condition statically. A
   one-bit condition becomes a control on the bit's source (on |0> for a 0 bit); a condition
   over several bits is computed into a flag qubit by a multi-controlled X, A is controlled on
@@ -48,11 +48,13 @@ from .wires import relabel_qubit_outputs
 class _Deferral:
     """Rewriting one circuit: where each qubit and each classical bit lives at this point."""
 
-    def __init__(self, circuit: Circuit):
+    def __init__(self, circuit: Circuit, max_wires: int | None = None):
         self.circuit = circuit
+        self.max_wires = max_wires
         self.num_wires = circuit.num_qubits
         self.wire = list(range(circuit.num_qubits))  # qubit -> the wire it lives on now
         self.source: dict[int, int] = {}  # clbit -> wire holding its value
+        self.own_records: set[int] = set()  # qubit wires that are their own bit's source
         self.touched: set[int] = set()  # wires that may have left |0>
         self.flags: list[int] = []  # one condition flag per nesting depth
         self.ops: list[Operation] = []
@@ -72,6 +74,9 @@ class _Deferral:
                     if (name := "anc" + (str(k) if k else "")) not in taken)
 
     def fresh(self) -> int:
+        if self.max_wires is not None and self.num_wires >= self.max_wires:
+            raise QCompileError(f"defer-measurements: circuit {self.circuit.name!r} needs more "
+                                f"than {self.max_wires} qubits")
         self.num_wires += 1
         return self.num_wires - 1
 
@@ -91,7 +96,7 @@ class _Deferral:
         if isinstance(op, Measure):
             self.measure(self.wire[op.qubit], op.clbit, controls, later(op.qubit))
         elif isinstance(op, Reset):
-            self.reset(op.qubit, controls, later(op.qubit))
+            self.reset(op.qubit, controls)
         elif isinstance(op, IfElse):
             self.if_else(op, controls, depth)
         elif isinstance(op, SetBits):
@@ -104,7 +109,9 @@ class _Deferral:
     def measure(self, wire: int, clbit: int, controls, used_later: bool) -> None:
         if not controls and not used_later:
             self.touched.add(wire)
+            self.retire(clbit)
             self.source[clbit] = wire
+            self.own_records.add(wire)
             return
         self.overwrite(clbit, controls, (wire, 1))
 
@@ -113,6 +120,7 @@ class _Deferral:
             if op.value >> k & 1 or controls:
                 self.overwrite(clbit, controls, bool(op.value >> k & 1))
             else:
+                self.retire(clbit)
                 self.source.pop(clbit, None)  # a bit on no wire is 0
 
     def overwrite(self, clbit: int, controls, value: Control | bool) -> None:
@@ -128,13 +136,23 @@ class _Deferral:
             self.emit(controlled_constant(Gate("x", (ancilla,)), controls))
         elif value is not False:
             self.emit(controlled_constant(Gate("x", (ancilla,)), (*controls, value)))
+        self.retire(clbit)
         self.source[clbit] = ancilla
 
-    def reset(self, qubit: int, controls, used_later: bool) -> None:
+    def retire(self, clbit: int) -> None:
+        """Before ``clbit`` leaves its source: a qubit wire that was its own record would
+        keep its coherences without the final measurement, so it is copied onto a fresh
+        ancilla (never read), which decoheres it as the measurement did."""
+        old = self.source.get(clbit)
+        if old in self.own_records:
+            self.own_records.discard(old)
+            self.emit(Gate("cx", (old, self.fresh())))
+
+    def reset(self, qubit: int, controls) -> None:
         wire = self.wire[qubit]
         if controls:
             self.emit(controlled_constant(Gate("swap", (wire, self.fresh())), controls))
-        elif used_later and wire in self.touched:
+        elif wire in self.touched:  # used later or not, the qubit's final state is |0>
             self.wire[qubit] = self.fresh()
 
     def if_else(self, op: IfElse, controls: tuple[Control, ...], depth: int) -> None:
@@ -200,9 +218,11 @@ def _qubits_used_later(ops: Sequence[Operation]) -> list[frozenset[int]]:
     return out[::-1]
 
 
-def defer_circuit(circuit: Circuit) -> tuple[Circuit, list[int]]:
-    """The deferred circuit and, per original qubit, the wire holding its final state."""
-    deferral = _Deferral(circuit)
+def defer_circuit(circuit: Circuit, max_wires: int | None = None
+                  ) -> tuple[Circuit, list[int]]:
+    """The deferred circuit and, per original qubit, the wire holding its final state;
+    ``max_wires``: stop with a QCompileError as soon as it would need more wires."""
+    deferral = _Deferral(circuit, max_wires)
     return deferral.run(), deferral.wire
 
 
