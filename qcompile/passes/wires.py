@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from ..ir import ExpVal, PauliTerm, Probs, Program, QuantumCall, State, TensorOp
+from ..ir.program import Output
 from .base import fresh_name
 
 
@@ -32,14 +33,8 @@ def relabel_qubit_outputs(program: Program, final_wire: Mapping[str, Sequence[in
             body.append(stmt)
             continue
         output, width = stmt.output, program.circuit(stmt.circuit).num_qubits
-        if isinstance(output, ExpVal):
-            output = ExpVal(tuple(tuple(PauliTerm(t.coeff, tuple((wire[q], p) for q, p in
-                                                                 t.paulis))
-                                        for t in observable)
-                                  for observable in output.observables))
-        elif isinstance(output, Probs):
-            qubits = tuple(wire[q] for q in output.qubits or range(len(wire)))
-            output = Probs(() if qubits == tuple(range(width)) else qubits)
+        if isinstance(output, (ExpVal, Probs)):
+            output = output_on_wires(output, wire, width)
         elif (isinstance(output, State) and None not in wire and len(set(wire)) == len(wire)
               and (others_end_in_zero or len(wire) == width)
               and list(wire) != list(range(width))):
@@ -47,6 +42,18 @@ def relabel_qubit_outputs(program: Program, final_wire: Mapping[str, Sequence[in
             continue
         body.append(dataclasses.replace(stmt, output=output))
     return dataclasses.replace(program, body=tuple(body))
+
+
+def output_on_wires(output: Output, wire: Sequence[int | None], width: int) -> Output:
+    """An ExpVal or Probs read-out with qubit q read from wire ``wire[q]`` of a circuit of
+    ``width`` wires (other read-outs as they are)."""
+    if isinstance(output, ExpVal):
+        return ExpVal(tuple(tuple(PauliTerm(t.coeff, tuple((wire[q], p) for q, p in t.paulis))
+                                  for t in observable) for observable in output.observables))
+    if isinstance(output, Probs):
+        qubits = tuple(wire[q] for q in output.qubits or range(len(wire)))
+        return Probs(() if qubits == tuple(range(width)) else qubits)
+    return output
 
 
 def _reordered_state(call: QuantumCall, wire: Sequence[int], width: int,

@@ -32,8 +32,9 @@ from .gate_list_checks import distinct_qubits_in_range
 #: at 12 qubits, about the same at 13 and more from 14).
 MAX_QUBITS = 12
 #: Gate applications the numpy tier runs in a process before the numba kernels are loaded:
-#: about the time (~5 µs each) that loading them costs once.
-NUMPY_TIER_GATES = 50_000
+#: as long as loading them takes once (0.4 s from the cache, at ~12 µs a gate on 8 qubits),
+#: so a process never spends more than twice what the better choice in hindsight would.
+NUMPY_TIER_GATES = 30_000
 #: Widest state the numpy tier runs (its per-gate cost grows with the state).
 NUMPY_TIER_QUBITS = 10
 

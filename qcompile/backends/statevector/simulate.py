@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...ir import Barrier, Circuit, Counts, ExpVal, Measure, Probs, QCompileError, State
+from ...ir import (Barrier, Circuit, Counts, ExpVal, Gate, Measure, Probs, QCompileError,
+                   State, Unitary)
 from ...ir.program import PAULIS, Output, PauliTerm
 from ...ir.terminal import measured_readout
 from ...ir.verify import verify_circuit, verify_declarations
@@ -51,7 +52,7 @@ def simulate(circuit: Circuit, output: Output, values: Mapping[str, np.ndarray] 
     dtype = checked_dtype(dtype)
     lean = _lean(circuit, output, values, dtype, max_memory)
     if lean is not None:
-        return _read(gate_list.run(lean[0])[None], circuit, lean[1], output, seed)
+        return _read(gate_list.run(lean[0])[None], lean[1], seed)
     from .planned import simulate_planned
     return simulate_planned(circuit, output, values, seed=seed, dtype=dtype,
                             max_memory=max_memory)
@@ -83,7 +84,8 @@ def simulate_many(circuits: Sequence[Circuit], output: Output,
             results[index] = simulate(circuit, output, value, seed=seeds[index], dtype=dtype,
                                       max_memory=max_memory)
         else:  # constant circuits of one width are flattened together
-            lean.setdefault((circuit.num_qubits, call.env is None), []).append((index, call))
+            lean.setdefault((call.circuit.num_qubits, call.env is None), []).append(
+                (index, call))
     for (width, constant), group in lean.items():
         flat = (gate_list.flatten_many([call.ops for _, call in group], width) if constant
                 else _concatenated([call.gates() for _, call in group]))
@@ -94,8 +96,7 @@ def simulate_many(circuits: Sequence[Circuit], output: Output,
                                           max_memory=max_memory)
             continue
         for (index, call), state in zip(group, gate_list.run_many(*flat)):
-            results[index] = _read(state[None], circuits[index], call.terminal, output,
-                                   seeds[index])
+            results[index] = _read(state[None], call, seeds[index])
     return results
 
 
@@ -112,40 +113,63 @@ def outcome_probabilities(circuit: Circuit, values: Mapping[str, np.ndarray] | N
     when the circuit has no classical bits.
     """
     dtype = checked_dtype(dtype)
-    lean = _lean(circuit, Probs(()), values, dtype, max_memory)
+    lean = _lean(circuit, Probs(()), values, dtype, max_memory, distribution=True)
     if lean is not None:
-        return _distribution(gate_list.run(lean[0])[None], circuit, lean[1])
+        return _distribution(gate_list.run(lean[0])[None], lean[1].circuit, lean[1].terminal)
     from .planned import outcome_probabilities_planned
     return outcome_probabilities_planned(circuit, values, dtype=dtype, max_memory=max_memory)
 
 
 @dataclass(frozen=True)
 class _LeanCall:
-    """A call the lean path runs: the gates (without the terminal measurements), those
-    measurements, and the values of its one sample (None: a constant circuit)."""
+    """A call the lean path runs: the circuit (the caller's, or its deferred form), its
+    gates (without the terminal measurements), those measurements, the output to read
+    (pointed at the deferred circuit's wires) and the values of its one sample (None: a
+    constant circuit)."""
 
     circuit: Circuit
     ops: Sequence
     terminal: tuple[Measure, ...]
+    output: Output
     env: dict[str, np.ndarray] | None
 
     def gates(self) -> GateList | None:
         return gate_list.flatten(self.ops, self.circuit.num_qubits, self.env)
 
 
-def _lean_call(circuit: Circuit, output: Output, values, dtype, max_memory
-               ) -> _LeanCall | None:
+def _lean_call(circuit: Circuit, output: Output, values, dtype, max_memory, *,
+               distribution: bool = False) -> _LeanCall | None:
     """The lean path runs one sample, complex128, at most :data:`.gate_list.MAX_QUBITS`
     qubits, gates followed only by measurements of distinct qubits into distinct bits; a
-    memory limit is checked on the planned path (the lean one needs too little to ask)."""
-    n = circuit.num_qubits
-    if dtype != np.complex128 or n > gate_list.MAX_QUBITS or max_memory is not None or (
-            isinstance(output, Counts) and (circuit.num_clbits or n) > MAX_LEAN_COUNT_BITS):
+    memory limit is checked on the planned path (the lean one needs too little to ask).
+    Mid-circuit measurement, reset and if/else are deferred (:mod:`qcompile.passes.
+    defer_measurements`) when the ancillas fit and the read-out is one the deferred form
+    gives exactly: not the state, and only over classical bits for counts and
+    ``distribution`` (the outcome distribution)."""
+    if dtype != np.complex128 or circuit.num_qubits > gate_list.MAX_QUBITS or (
+            max_memory is not None):
         return None
-    ops = circuit.ops
-    end = len(ops)
-    while end and type(ops[end - 1]) in (Measure, Barrier):
-        end -= 1
+    end = _terminal_start(circuit.ops)
+    dynamic = not set(map(type, circuit.ops[:end])) <= {Gate, Unitary, Barrier}
+    verify_declarations(circuit)
+    if circuit.params or dynamic:
+        verify_circuit(circuit)  # symbols, measurements (gate_list checks all else)
+    env = None
+    if circuit.params:
+        binding = bind_values(circuit, values)
+        if binding.batch != 1:
+            return None
+        env = {name: value[0] if name in binding.batched else value
+               for name, value in binding.values.items()}
+    if dynamic:
+        deferred = _deferred(circuit, output, distribution)
+        if deferred is None:
+            return None
+        circuit, output = deferred
+        end = _terminal_start(circuit.ops)
+    n, ops = circuit.num_qubits, circuit.ops
+    if isinstance(output, Counts) and (circuit.num_clbits or n) > MAX_LEAN_COUNT_BITS:
+        return None
     terminal = tuple(op for op in ops[end:] if type(op) is Measure)
     if terminal:
         qubits = {m.qubit for m in terminal}
@@ -154,29 +178,45 @@ def _lean_call(circuit: Circuit, output: Output, values, dtype, max_memory
                 or min(qubits) < 0 or max(qubits) >= n
                 or min(clbits) < 0 or max(clbits) >= circuit.num_clbits):
             return None
-    verify_declarations(circuit)
-    env = None
-    if circuit.params:
-        verify_circuit(circuit)  # symbols and their indices (gate_list checks all else)
-        binding = bind_values(circuit, values)
-        if binding.batch != 1:
-            return None
-        env = {name: value[0] if name in binding.batched else value
-               for name, value in binding.values.items()}
-    return _LeanCall(circuit, ops[:end], terminal, env)
+    return _LeanCall(circuit, ops[:end], terminal, output, env)
 
 
-def _lean(circuit: Circuit, output: Output, values, dtype, max_memory
-          ) -> tuple[GateList, tuple[Measure, ...]] | None:
-    """The gate list and terminal measurements of a call the lean path runs, or None."""
-    call = _lean_call(circuit, output, values, dtype, max_memory)
+def _terminal_start(ops: Sequence) -> int:
+    """Where the trailing measurements (and barriers) of ``ops`` begin."""
+    end = len(ops)
+    while end and type(ops[end - 1]) in (Measure, Barrier):
+        end -= 1
+    return end
+
+
+def _deferred(circuit: Circuit, output: Output, distribution: bool
+              ) -> tuple[Circuit, Output] | None:
+    """The deferred circuit and ``output`` on its wires, or None where deferral does not
+    give this read-out exactly or needs more than :data:`.gate_list.MAX_QUBITS` qubits (the
+    deferral stops there, so its work stays small)."""
+    if isinstance(output, State) or (
+            not circuit.num_clbits and (distribution or isinstance(output, Counts))):
+        return None  # a state or a record over every wire would include the ancillas
+    from ...passes.defer_measurements import defer_circuit
+    from ...passes.wires import output_on_wires
+    try:
+        deferred, wire = defer_circuit(circuit, max_wires=gate_list.MAX_QUBITS)
+    except QCompileError:  # too wide, or not deferrable (symbolic angles under a condition)
+        return None
+    return deferred, output_on_wires(output, wire, deferred.num_qubits)
+
+
+def _lean(circuit: Circuit, output: Output, values, dtype, max_memory, *,
+          distribution: bool = False) -> tuple[GateList, _LeanCall] | None:
+    """The gate list of a call the lean path runs, and the call; or None."""
+    call = _lean_call(circuit, output, values, dtype, max_memory, distribution=distribution)
     gates = None if call is None else call.gates()
-    return None if gates is None else (gates, call.terminal)
+    return None if gates is None else (gates, call)
 
 
-def _read(states: np.ndarray, circuit: Circuit, terminal: tuple[Measure, ...],
-          output: Output, seed) -> np.ndarray:
-    """``output`` of the final states ``(1, 2**n)`` of a lean run."""
+def _read(states: np.ndarray, call: _LeanCall, seed) -> np.ndarray:
+    """The call's output of the final states ``(1, 2**n)`` of a lean run."""
+    output, circuit, terminal = call.output, call.circuit, call.terminal
     if isinstance(output, State):
         return states
     if isinstance(output, Probs):
