@@ -71,6 +71,23 @@ def test_lean_outputs_match_planned_and_qiskit(seed, planned_refused, monkeypatc
                                rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_dynamic_circuits_run_lean_once_deferred(seed, planned_refused, monkeypatch):
+    """Mid-circuit measurement, reset and if/else: deferred onto ancillas and run lean, with
+    the planned path's (branching) results."""
+    rng = np.random.default_rng(4200 + seed)
+    circuit = random_circuit(rng, num_qubits=1 + seed % 3, length=14, num_clbits=2)
+    observables = random_observables(rng, circuit.num_qubits)
+    lean = [simulate(circuit, Probs(())), simulate(circuit, observables),
+            outcome_probabilities(circuit)]
+    monkeypatch.undo()
+    monkeypatch.setattr(gate_list, "MAX_QUBITS", -1)
+    expected = [simulate(circuit, Probs(())), simulate(circuit, observables),
+                outcome_probabilities(circuit)]
+    for found, reference in zip(lean, expected):
+        np.testing.assert_allclose(found, reference, rtol=0, atol=1e-10)
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_lean_counts_follow_the_outcome_distribution(seed, planned_refused):
     _, circuit, values = random_lean_case(seed)
