@@ -16,10 +16,12 @@ from qiskit import QuantumCircuit
 from qiskit.circuit.library import UnitaryGate
 from qiskit.quantum_info import (DensityMatrix, Operator, SparsePauliOp, Statevector,
                                  partial_trace)
+from conftest import CORPUS
 from random_circuits import random_circuit, random_ops, random_values
 from reference import final_density_matrix, outcome_distribution
 
 from qcompile.backends.qiskit_circuit import to_qiskit
+from qcompile.frontend.source import load_source
 from qcompile.ir import (GATES, Barrier, Circuit, Condition, Const, Counts, ExpVal, Gate,
                          IfElse, Measure, Param, PauliTerm, Probs, Program, QCompileError,
                          Register, Reset, SetBits, Symbol)
@@ -410,3 +412,14 @@ def test_deep_conditions_are_refused_not_written_as_huge_matrices():
     with pytest.raises(QCompileError, match=r"under \d+ controls acts on \d+ qubits: its "
                                             r"matrix would have 2\*\*\d+ rows"):
         _run("defer-measurements", circuit)
+
+
+def test_deferral_of_many_nested_conditions_is_refused_within_bounded_memory():
+    """The specification's iterative phase estimation: each round's if/else controls the
+    next; its deferred form would hold hundreds of dense matrices."""
+    path = CORPUS / "openqasm3-examples" / "ipe.qasm"
+    if not path.exists():
+        pytest.skip("corpus not found")
+    with pytest.raises(QCompileError, match=r"'ipe' would need more than 256 MiB of "
+                                            r"controlled-gate matrices"):
+        _run("defer-measurements", load_source(path).circuits[0])

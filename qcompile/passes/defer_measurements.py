@@ -45,6 +45,10 @@ from .wires import relabel_qubit_outputs
 
 
 
+#: Entries of the controlled-gate matrices one deferral may write (256 MiB of complex128).
+MAX_MATRIX_ENTRIES = 1 << 24
+
+
 class _Deferral:
     """Rewriting one circuit: where each qubit and each classical bit lives at this point."""
 
@@ -55,6 +59,7 @@ class _Deferral:
         self.wire = list(range(circuit.num_qubits))  # qubit -> the wire it lives on now
         self.source: dict[int, int] = {}  # clbit -> wire holding its value
         self.own_records: set[int] = set()  # qubit wires that are their own bit's source
+        self.matrix_entries = 0  # of the controlled Unitary ops emitted so far
         self.touched: set[int] = set()  # wires that may have left |0>
         self.flags: list[int] = []  # one condition flag per nesting depth
         self.ops: list[Operation] = []
@@ -83,6 +88,13 @@ class _Deferral:
     def emit(self, *ops: Operation) -> None:
         for op in ops:
             self.ops.append(op)
+            if isinstance(op, Unitary):
+                self.matrix_entries += op.matrix.size
+                if self.matrix_entries > MAX_MATRIX_ENTRIES:
+                    raise QCompileError(
+                        f"defer-measurements: circuit {self.circuit.name!r} would need more "
+                        f"than {MAX_MATRIX_ENTRIES * 16 >> 20} MiB of controlled-gate matrices "
+                        f"(its conditions nest too deep); run it with mid-circuit measurement")
             if not isinstance(op, Barrier):
                 self.touched.update(qubits_of(op))
 
