@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -59,13 +59,14 @@ class Measurement:
 class Side:
     """One side of one term: ``steps`` (2×2 unitaries and :class:`Measurement`) in order.
 
-    ``key`` names what it does, so that equal sides of different terms share one experiment.
+    ``key`` names what it does, so that equal sides of different terms share one experiment
+    (computed once: every term combination asks again).
     """
 
     steps: tuple[np.ndarray | Measurement, ...]
     label: str
 
-    @property
+    @cached_property
     def key(self) -> tuple:
         return tuple(s.weights if isinstance(s, Measurement) else np.round(s, 12).tobytes()
                      for s in self.steps)

@@ -34,6 +34,8 @@ def remap(op: Operation, qubits: WireMap | None = None,
     if isinstance(op, Barrier):
         kept = tuple(w for w in map(qubit, op.qubits) if w is not None)
         return Barrier(kept) if kept or not op.qubits else None
+    if type(op) is Gate:  # the common case, without dataclasses.replace's field walk
+        return Gate(op.name, tuple(map(qubit, op.qubits)), op.params)
     if isinstance(op, (Gate, Unitary)):
         return replace(op, qubits=tuple(map(qubit, op.qubits)))
     if isinstance(op, Measure):
