@@ -100,17 +100,10 @@ def compiler(quick: bool, console: Console, write: bool) -> bool:
     """The compiler benchmark; False when some output is not equivalent to its input."""
     with console.status("benchmarking compilers") as status:
         report = compiler_benchmark.run(quick, status.update)
-    for table in compiler_benchmark.as_rich(report):
-        console.print(table)
-    if report.skipped:
-        console.print(compiler_benchmark.skipped_note(report))
-    for disagreement in report.disagreements:
-        console.print(f"[bold red]DISAGREES[/]: {disagreement}")
-    if write:
-        update_document(DOCUMENT, compiler_benchmark.document_section(report),
-                        compiler_benchmark.MARKERS)
-        console.print(f"updated {DOCUMENT}")
-    return not report.disagreements
+    notes = [compiler_benchmark.skipped_note(report)] if report.skipped else []
+    return _shown(console, write, compiler_benchmark.as_rich(report), notes,
+                  report.disagreements, lambda: compiler_benchmark.document_section(report),
+                  compiler_benchmark.MARKERS)
 
 
 def cutting(quick: bool, console: Console, write: bool) -> bool:
@@ -119,18 +112,28 @@ def cutting(quick: bool, console: Console, write: bool) -> bool:
     start = time.perf_counter()
     with console.status("benchmarking circuit cutting") as status:
         rows = cutting_benchmark.run(quick, status.update)
-    for table in cutting_benchmark.as_rich(rows, cutting_benchmark.seeds(quick)):
+    elapsed = time.perf_counter() - start
+    return _shown(console, write, cutting_benchmark.as_rich(rows, cutting_benchmark.seeds(quick)),
+                  cutting_benchmark.legend(rows) + cutting_benchmark.notes(rows),
+                  cutting_benchmark.disagreements(rows),
+                  lambda: cutting_benchmark.document_section(rows, elapsed),
+                  cutting_benchmark.MARKERS)
+
+
+def _shown(console: Console, write: bool, tables, lines, failures, section, markers, *,
+           failure: str = "DISAGREES") -> bool:
+    """Print a benchmark's tables, notes and failures, write its section of the document
+    (``section()``) when asked; True when nothing failed."""
+    for table in tables:
         console.print(table)
-    for line in cutting_benchmark.legend(rows) + cutting_benchmark.notes(rows):
+    for line in lines:
         console.print(line)
-    wrong = cutting_benchmark.disagreements(rows)
-    for disagreement in wrong:
-        console.print(f"[bold red]DISAGREES[/]: {disagreement}")
+    for text in failures:
+        console.print(f"[bold red]{failure}[/]: {text}")
     if write:
-        update_document(DOCUMENT, cutting_benchmark.document_section(
-            rows, time.perf_counter() - start), cutting_benchmark.MARKERS)
+        update_document(DOCUMENT, section(), markers)
         console.print(f"updated {DOCUMENT}")
-    return not wrong
+    return not failures
 
 
 def reuse(quick: bool, console: Console, write: bool) -> bool:
@@ -138,17 +141,11 @@ def reuse(quick: bool, console: Console, write: bool) -> bool:
     the baseline gets narrower are reported, not failed)."""
     with console.status("benchmarking qubit reuse") as status:
         report = reuse_benchmark.run(quick, status.update)
-    for table in reuse_benchmark.as_rich(report):
-        console.print(table)
-    for line in reuse_benchmark.legend(report) + reuse_benchmark.notes(report):
-        console.print(line)
-    for row in report.crashes:
-        console.print(f"[bold red]CRASH[/]: {row.case.name}\n{row.crash}")
-    if write:
-        update_document(DOCUMENT, reuse_benchmark.document_section(report),
-                        reuse_benchmark.MARKERS)
-        console.print(f"updated {DOCUMENT}")
-    return not report.crashes
+    return _shown(console, write, reuse_benchmark.as_rich(report),
+                  reuse_benchmark.legend(report) + reuse_benchmark.notes(report),
+                  [f"{row.case.name}\n{row.crash}" for row in report.crashes],
+                  lambda: reuse_benchmark.document_section(report), reuse_benchmark.MARKERS,
+                  failure="CRASH")
 
 
 def training(quick: bool, console: Console, write: bool) -> bool:
@@ -156,17 +153,10 @@ def training(quick: bool, console: Console, write: bool) -> bool:
     matrix differs from qcompile's (a peer's training failing is reported, not failed)."""
     with console.status("benchmarking training and kernels") as status:
         report = training_benchmark.run(quick, status.update)
-    for table in training_benchmark.as_rich(report):
-        console.print(table)
-    for line in training_benchmark.targets(report):
-        console.print(line)
-    for disagreement in report.disagreements:
-        console.print(f"[bold red]DISAGREES[/]: {disagreement}")
-    if write:
-        update_document(DOCUMENT, training_benchmark.document_section(report),
-                        training_benchmark.MARKERS)
-        console.print(f"updated {DOCUMENT}")
-    return not report.disagreements
+    return _shown(console, write, training_benchmark.as_rich(report),
+                  training_benchmark.targets(report), report.disagreements,
+                  lambda: training_benchmark.document_section(report),
+                  training_benchmark.MARKERS)
 
 
 def latency(args, console: Console, write: bool) -> bool:
@@ -174,15 +164,8 @@ def latency(args, console: Console, write: bool) -> bool:
     differs from qcompile's (or the expected one)."""
     with console.status("benchmarking latency") as status:
         report = latency_benchmark.run(args.quick, args.runner, status.update)
-    for table in latency_benchmark.as_rich(report):
-        console.print(table)
-    for disagreement in report.disagreements:
-        console.print(f"[bold red]DISAGREES[/]: {disagreement}")
-    if write:
-        update_document(DOCUMENT, latency_benchmark.document_section(report),
-                        latency_benchmark.MARKERS)
-        console.print(f"updated {DOCUMENT}")
-    return not report.disagreements
+    return _shown(console, write, latency_benchmark.as_rich(report), [], report.disagreements,
+                  lambda: latency_benchmark.document_section(report), latency_benchmark.MARKERS)
 
 
 if __name__ == "__main__":

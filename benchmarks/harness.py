@@ -49,19 +49,26 @@ def measure(workload: Workload, runner: str, repeats: int,
     try:
         run = RUNNERS[runner](workload)
         result.value = np.asarray(run())
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            result.seconds.append(time.perf_counter() - start)
-            if sum(result.seconds) > budget and len(result.seconds) < repeats:
-                result.over_budget = True
-                break
+        result.seconds, result.over_budget = repeated(run, repeats, budget)
     except Skip as skip:
         result.note = str(skip)
     except Exception as err:  # a peer failing is a result to report, not a crash
         result.note = failure_note(err)
         result.value, result.seconds = None, []
     return result
+
+
+def repeated(run: Callable[[], object], repeats: int, budget: float) -> tuple[list[float], bool]:
+    """Wall seconds of up to ``repeats`` calls, fewer once they pass ``budget`` seconds in
+    all, and whether the budget cut them short."""
+    seconds: list[float] = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        seconds.append(time.perf_counter() - start)
+        if sum(seconds) > budget and len(seconds) < repeats:
+            return seconds, True
+    return seconds, False
 
 
 def timed(call: Callable[[], object]) -> tuple[float, object]:
@@ -152,8 +159,10 @@ def rich_table(title: str, header: list[str], lines: list[list[str]]) -> Table:
 
 
 def markdown_table(header: list[str], lines: list[list[str]]) -> str:
+    """A markdown table; a ``|`` inside a cell (as in ``max |Δ p|``) is escaped."""
     rows = [header, ["---"] * len(header), *lines]
-    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+    return "\n".join("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
+                     for row in rows)
 
 
 def _header(runners) -> list[str]:

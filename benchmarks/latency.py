@@ -52,7 +52,8 @@ from qcompile.frontend.qasm import load_qasm
 from qcompile.ir import Circuit, Gate, Measure, Register, State
 
 from . import harness, peers
-from .harness import Measurement, failure_note, generated_section, markdown_table, rich_table
+from .harness import (Measurement, failure_note, generated_section, markdown_table, repeated,
+                      rich_table)
 from .peers import GateTuple, Skip, installed
 from .workloads import Workload, layered_circuit, qft_circuit
 
@@ -163,13 +164,7 @@ def passes(make: Callable[[], Callable[[], list]], row: Row, repeats: int,
     try:
         run = make()
         values = run()
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            row.seconds.append(time.perf_counter() - start)
-            if sum(row.seconds) > budget and len(row.seconds) < repeats:
-                row.over_budget = True
-                break
+        row.seconds, row.over_budget = repeated(run, repeats, budget)
         return values
     except Skip as skip:
         row.note = str(skip)
@@ -632,13 +627,8 @@ def as_rich(report: Report) -> list[Table]:
             for title, header, lines in tables(report)]
 
 
-def _escaped(cells: list[str]) -> list[str]:
-    return [cell.replace("|", "\\|") for cell in cells]
-
-
 def as_markdown(report: Report) -> str:
-    parts = [f"**{title}**\n\n"
-             f"{markdown_table(_escaped(header), [_escaped(line) for line in lines])}"
+    parts = [f"**{title}**\n\n{markdown_table(header, lines)}"
              for title, header, lines in tables(report)]
     legend = [f"- `{w.name}`: {w.title}" for w in single_state_workloads(report.quick)]
     return "\n\n".join(parts) + "\n\n" + "\n".join(legend)

@@ -733,14 +733,8 @@ def as_rich(report: Report) -> list[Table]:
     return [rich_table(title, header, lines) for title, header, lines in tables(report)]
 
 
-def _escaped(cells: list[str]) -> list[str]:
-    """Cells with ``|`` (as in ``max |Δ p|``) escaped for a markdown table."""
-    return [cell.replace("|", "\\|") for cell in cells]
-
-
 def as_markdown(report: Report) -> str:
-    parts = [f"**{title}**\n\n"
-             f"{markdown_table(_escaped(header), [_escaped(line) for line in lines])}"
+    parts = [f"**{title}**\n\n{markdown_table(header, lines)}"
              for title, header, lines in tables(report)]
     return "\n\n".join(parts + ["**Targets**\n\n" + "\n".join(
         f"- {line}" for line in targets(report))])
