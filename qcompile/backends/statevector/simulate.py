@@ -4,9 +4,10 @@
 shape it is per-sample data (axis 0 is the batch), with exactly its shape it is shared by the
 whole batch (typically weights). Outputs have shape ``(B, *output_shape)``.
 
-Two paths give the same results. One sample of a small circuit whose measurements all come
-at the end runs lean: its gates as one flat list and one call (:mod:`.gate_list`). Batches,
-wide states and dynamic circuits run planned (:mod:`.planned`: fused steps, branches,
+Two paths give the same results. One sample of a small circuit runs lean: its gates as one
+flat list and one call (:mod:`.gate_list`), its mid-circuit measurements, resets and
+conditions deferred onto ancillas where they fit. Batches, wide states and the dynamic
+circuits deferral does not serve run planned (:mod:`.planned`: fused steps, branches,
 parallel kernels), imported on first use so that a small one-off run never loads it.
 """
 
