@@ -150,7 +150,7 @@ def _qubits_array(qubit_lists, num_qubits: int
     start = np.zeros(arity.size + 1, dtype=np.int64)
     np.cumsum(arity, out=start[1:])
     qubits = np.fromiter(chain.from_iterable(qubit_lists), dtype=np.int64, count=int(start[-1]))
-    kernels = sys.modules.get(f"{__package__}.gate_list_kernels")
+    kernels = _loaded_kernels()
     check = distinct_qubits_in_range if kernels is None else kernels.distinct_qubits_in_range
     return (arity, start, qubits) if check(arity, start, qubits, num_qubits) else None
 
@@ -223,11 +223,16 @@ def concatenate(lists: Sequence[GateList]) -> tuple[GateList, np.ndarray]:
 _numpy_gates = 0
 
 
+def _loaded_kernels():
+    """:mod:`.gate_list_kernels` once some call has loaded it, else None."""
+    return sys.modules.get(f"{__package__}.gate_list_kernels")
+
+
 def _use_numpy(gates: int, num_qubits: int) -> bool:
     """Whether the numpy tier runs these gates (and counts them against its budget)."""
     global _numpy_gates
     if (num_qubits > NUMPY_TIER_QUBITS or _numpy_gates + gates > NUMPY_TIER_GATES
-            or f"{__package__}.gate_list_kernels" in sys.modules):
+            or _loaded_kernels() is not None):
         return False
     _numpy_gates += gates
     return True
